@@ -1,0 +1,5 @@
+"""`python -m guardrails` runs the command line."""
+
+from guardrails.cli import main
+
+main()

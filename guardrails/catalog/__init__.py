@@ -1,0 +1,1 @@
+"""The catalog stage: find files, load them safely, validate them, keep positions."""

@@ -1,0 +1,68 @@
+"""The documents of a catalog: manifests and exceptions, with where each came from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from guardrails.catalog.safe_yaml import Positions
+from guardrails.findings import Finding
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A SaaSTool manifest that parsed as a YAML mapping (it may still break the schema)."""
+
+    name: str
+    """`metadata.name`, or the file stem when the name is missing or unusable."""
+    file: str
+    """Path relative to the working directory, as reports print it."""
+    document: Mapping[str, Any]
+    """The manifest as plain values; this is what the policies see."""
+    positions: Positions
+    """Where each path of `document` sits in `file`."""
+    valid: bool
+    """True when it passed the JSON Schema."""
+
+    @property
+    def spec(self) -> Mapping[str, Any]:
+        """`spec`, or an empty mapping."""
+        spec = self.document.get("spec")
+        return spec if isinstance(spec, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class PolicyException:
+    """A schema-valid PolicyException file."""
+
+    name: str
+    """`metadata.name`."""
+    file: str
+    """Path relative to the working directory."""
+    rule: str
+    """The rule id it waives."""
+    manifests: tuple[str, ...]
+    """The tools it applies to."""
+    justification: str
+    """Why."""
+    approved_by: str
+    """Approver's email."""
+    expires: str
+    """Last valid day, ISO."""
+    positions: Positions
+    """Where each path sits in `file`."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything loaded from a catalog repository, before any policy runs."""
+
+    manifests: tuple[Manifest, ...]
+    """Every manifest that parsed, valid or not, in file order."""
+    exceptions: tuple[PolicyException, ...]
+    """Every valid exception."""
+    problems: tuple[Finding, ...]
+    """Parse and schema findings (blocking), duplicate names included."""
+    files: tuple[str, ...]
+    """Every manifest file found, including those that did not parse."""

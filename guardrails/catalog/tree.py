@@ -1,0 +1,70 @@
+"""Where catalog files are read from: the working tree, or (for CI) a git revision."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class Tree(Protocol):
+    """A read-only view of a catalog repository's files."""
+
+    def files(self, folder: str, suffixes: tuple[str, ...]) -> list[str]:
+        """Paths (relative to the catalog root, `/`-separated) under `folder`, sorted."""
+        ...
+
+    def read(self, path: str) -> bytes:
+        """The bytes of `path` (relative to the catalog root)."""
+        ...
+
+    def size(self, path: str) -> int:
+        """The size of `path` in bytes, without reading it."""
+        ...
+
+    def display(self, path: str) -> str:
+        """How reports name `path`: relative to the working directory where possible."""
+        ...
+
+
+class WorkTree:
+    """Files on disk under a catalog root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def files(self, folder: str, suffixes: tuple[str, ...]) -> list[str]:
+        """Regular files under `folder` whose names end with one of `suffixes`."""
+        base = self.root / folder
+        if not base.is_dir():
+            return []
+        found = [
+            p.relative_to(self.root).as_posix()
+            for p in base.rglob("*")
+            if p.name.endswith(suffixes) and p.is_file() and not p.name.startswith(".")
+        ]
+        return sorted(found)
+
+    def read(self, path: str) -> bytes:
+        """Read bytes from disk."""
+        return (self.root / path).read_bytes()
+
+    def size(self, path: str) -> int:
+        """Size on disk."""
+        return (self.root / path).stat().st_size
+
+    def display(self, path: str) -> str:
+        """Relative to the working directory (absolute when outside it)."""
+        return display_path(self.root / path)
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory, or absolute when it is elsewhere."""
+    absolute = path.absolute()
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        relative = os.path.relpath(absolute)
+        return Path(relative).as_posix() if not relative.startswith("../../..") else str(absolute)

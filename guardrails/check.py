@@ -1,0 +1,93 @@
+"""The one pipeline: files -> catalog -> engine -> decide. Commands build on `run_check`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from guardrails.catalog.load import SCHEMA_RULES, load_catalog
+from guardrails.catalog.model import Catalog, Manifest
+from guardrails.catalog.tree import Tree
+from guardrails.config import Config
+from guardrails.decide import EXCEPTION_RULES, decide
+from guardrails.engine import get_engine
+from guardrails.engine.interface import VIOLATIONS_QUERY, Engine, PolicySet, violations_from
+from guardrails.engine.policy_set import load_policy_set
+from guardrails.findings import Outcome, Rule
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A finished check: what was loaded, which rules ran, and what was decided."""
+
+    catalog: Catalog
+    """Every manifest and exception loaded."""
+    policies: PolicySet
+    """The policy set in force."""
+    outcome: Outcome
+    """Findings and summary (restricted to the reported files)."""
+    reported: frozenset[str] | None
+    """Files reported on (None = the whole catalog)."""
+
+    @property
+    def rules(self) -> dict[str, Rule]:
+        """Every rule a finding can carry: the policies' plus the built-in ones."""
+        return {**SCHEMA_RULES, **EXCEPTION_RULES, **self.policies.rules}
+
+    def approved(self) -> list[Manifest]:
+        """Reported manifests that are schema-valid and have no blocking finding."""
+        blocked = {f.file for f in self.outcome.findings if f.blocking}
+        return [
+            m
+            for m in self.catalog.manifests
+            if m.valid
+            and m.file not in blocked
+            and (self.reported is None or m.file in self.reported)
+        ]
+
+
+def engine_input(catalog: Catalog, now: date) -> dict[str, Any]:
+    """The input document every engine receives.
+
+    Only schema-valid manifests are evaluated (an invalid one is already blocked, and
+    its wrong types must not derail the policies); `names` lists every manifest so a
+    rule asking "is this tool in the catalog?" still sees the invalid ones, and
+    `invalid` holds those that break the schema, for the secrets rule alone.
+    """
+    manifests: dict[str, Mapping[str, Any]] = {}
+    invalid: dict[str, Mapping[str, Any]] = {}
+    for manifest in catalog.manifests:
+        (manifests if manifest.valid else invalid).setdefault(manifest.name, manifest.document)
+    return {
+        "now": now.isoformat(),
+        "manifests": manifests,
+        "invalid": {n: d for n, d in invalid.items() if n not in manifests},
+        "names": sorted({m.name for m in catalog.manifests}),
+    }
+
+
+def run_check(
+    catalog_tree: Tree,
+    config: Config,
+    now: date,
+    *,
+    engine: Engine | None = None,
+    policy_tree: Tree | None = None,
+    extra: tuple[str, ...] = (),
+    only: frozenset[str] | None = None,
+) -> Checked:
+    """Load the catalog and policies, evaluate everything in one engine call, decide.
+
+    `policy_tree` is where policies, policy data and exceptions come from (default:
+    the catalog itself). `extra` adds manifest files outside the manifests folder;
+    `only` restricts the report to those files while cross-manifest rules still see
+    the whole catalog.
+    """
+    policies = load_policy_set(policy_tree or catalog_tree, config)
+    catalog = load_catalog(catalog_tree, config, extra, exceptions_from=policy_tree)
+    evaluator = (engine or get_engine("regorus")).prepare(policies)
+    violations = violations_from(evaluator.query(VIOLATIONS_QUERY, engine_input(catalog, now)))
+    outcome = decide(violations, policies, catalog, now, only)
+    return Checked(catalog, policies, outcome, only)

@@ -1,0 +1,114 @@
+"""`guardrails check`: load, validate and evaluate manifests; print findings; exit 0/1/2."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from guardrails.cli.options import now_option
+from guardrails.errors import GuardrailsError
+from guardrails.report import FORMATS
+
+
+def resolve_targets(
+    paths: tuple[Path, ...], catalog: Path | None
+) -> tuple[Path, tuple[str, ...], frozenset[Path] | None]:
+    """(catalog root, extra manifest files, files to report) from the command line.
+
+    No PATH: the whole catalog at `--catalog` (default: the working directory). One
+    PATH that is a catalog root (it has `manifests/` or `guardrails.yaml`): that
+    catalog. Otherwise each PATH is a manifest file or a folder of them, reported on
+    while cross-manifest rules still see the whole catalog.
+    """
+    if not paths:
+        return (catalog or Path.cwd()), (), None
+    if len(paths) == 1 and paths[0].is_dir() and catalog is None:
+        candidate = paths[0]
+        if (candidate / "manifests").is_dir() or (candidate / "guardrails.yaml").is_file():
+            return candidate, (), None
+    root = catalog or Path.cwd()
+    selected: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            selected += sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"})
+        else:
+            selected.append(path)
+    extra = tuple(_relative(p, root) for p in selected)
+    return root, extra, frozenset(p.absolute() for p in selected)
+
+
+def _relative(path: Path, root: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(path.absolute(), root.absolute())).as_posix()
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-C",
+    "--catalog",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Catalog repository root (default: the working directory).",
+)
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
+)
+@click.option("--engine", default="regorus", show_default=True, help="Rego engine.")
+@now_option
+@click.option("--fail-on-warn", is_flag=True, help="Exit 1 on warnings too.")
+def check(
+    paths: tuple[Path, ...],
+    catalog: Path | None,
+    fmt: str,
+    output: Path | None,
+    engine: str,
+    now: datetime | None,
+    fail_on_warn: bool,
+) -> None:
+    """Check manifests against the policies; point at every line to change.
+
+    PATH is a catalog root, or manifest files/folders to report on (rules that look
+    across manifests still see the whole catalog). Exit 0 when nothing blocks, 1 when
+    something does, 2 when the check could not run.
+    """
+    from guardrails.catalog.tree import WorkTree, display_path
+    from guardrails.check import run_check
+    from guardrails.config import load_config
+    from guardrails.engine import get_engine
+    from guardrails.report import Report, ReportedManifest, render
+
+    root, extra, selected = resolve_targets(paths, catalog)
+    tree = WorkTree(root)
+    only = frozenset(display_path(p) for p in selected) if selected is not None else None
+    checked = run_check(
+        tree,
+        load_config(root),
+        now.date() if now else date.today(),
+        engine=get_engine(engine),
+        extra=extra,
+        only=only,
+    )
+    reported = tuple(
+        ReportedManifest(m.name, m.file)
+        for m in checked.catalog.manifests
+        if only is None or m.file in only
+    )
+    color = output is None and fmt == "text" and sys.stdout.isatty()
+    text = render(fmt, Report(checked.outcome, checked.rules, reported, color))
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise GuardrailsError(f"{output}: cannot write the report: {err.strerror}") from None
+    else:
+        click.echo(text, nl=False, color=color)
+    outcome = checked.outcome
+    blocked = outcome.blocking or (fail_on_warn and outcome.warnings)
+    sys.exit(1 if blocked else 0)

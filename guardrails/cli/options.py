@@ -1,0 +1,12 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+import click
+
+now_option = click.option(
+    "--now",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Decide as of this date, YYYY-MM-DD (default: today). Policies never read the clock.",
+)

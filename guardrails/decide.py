@@ -1,0 +1,282 @@
+"""Turn violations into findings: enforcement levels, then exceptions, then a summary.
+
+Levels (after HashiCorp Sentinel): `advisory` warns, `soft-mandatory` blocks unless a
+valid exception covers it, `hard-mandatory` always blocks. An exception is valid while
+unexpired, at most `exceptions.max_days` ahead, approved by an approver of the rule's
+category, and for a rule whose level allows waivers. Invalid exceptions are reported
+(blocking), and so are unused ones (warning), so waivers never rot silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from guardrails.catalog.model import Catalog, Manifest, PolicyException
+from guardrails.catalog.safe_yaml import Path
+from guardrails.engine.interface import EngineError, PolicySet, Violation
+from guardrails.errors import GuardrailsError
+from guardrails.findings import AppliedException, Finding, Outcome, Rule, Summary, format_path
+
+DEFAULT_MAX_EXCEPTION_DAYS = 365
+
+EXCEPTION_RULES = {
+    rule.id: rule
+    for rule in (
+        Rule(
+            "EXC-EXPIRED",
+            "Exception has expired",
+            "exception",
+            "high",
+            "hard-mandatory",
+            "Fix the finding it waived, or have an approver renew it with a new `expires`.",
+            rationale="Waivers are temporary by design; an expired one protects nothing.",
+        ),
+        Rule(
+            "EXC-UNAUTHORISED",
+            "Exception not approved by an approver of the rule's category",
+            "exception",
+            "high",
+            "hard-mandatory",
+            "Have an approver listed under `approvers.<category>` in the policy data approve it.",
+            rationale="Only the people accountable for a category may accept its risk.",
+        ),
+        Rule(
+            "EXC-NOT-WAIVABLE",
+            "Exception for a rule that cannot be waived",
+            "exception",
+            "high",
+            "hard-mandatory",
+            "Remove the exception and fix the finding: hard-mandatory rules take no waivers.",
+            rationale="Some risks are never acceptable; the level says which.",
+        ),
+        Rule(
+            "EXC-TOO-LONG",
+            "Exception expires too far ahead",
+            "exception",
+            "medium",
+            "hard-mandatory",
+            "Set `expires` within the maximum the policy data allows (default 12 months).",
+            rationale="Long waivers stop being reviewed.",
+        ),
+        Rule(
+            "EXC-UNUSED",
+            "Exception waives nothing",
+            "exception",
+            "low",
+            "advisory",
+            "Remove the exception (or the tool from its list): the finding it waived is gone.",
+            rationale="Stale waivers would silently cover a future regression.",
+        ),
+    )
+}
+
+
+def _finding(
+    rule: Rule,
+    manifest: str | None,
+    file: str,
+    mark: Any,
+    path: tuple[str | int, ...],
+    message: str,
+    blocking: bool,
+    exception: AppliedException | None = None,
+) -> Finding:
+    return Finding(
+        rule=rule.id,
+        title=rule.title,
+        category=rule.category,
+        severity=rule.severity,
+        level=rule.level,
+        blocking=blocking,
+        manifest=manifest,
+        file=file,
+        line=mark.line,
+        column=mark.column,
+        path=format_path(path),
+        message=message,
+        remediation=rule.remediation,
+        exception=exception,
+    )
+
+
+class _Waivers:
+    """The exceptions of a catalog, judged once each, and which of them got used."""
+
+    def __init__(
+        self, exceptions: Iterable[PolicyException], policies: PolicySet, now: date
+    ) -> None:
+        data = policies.data
+        approvers = data.get("approvers", {})
+        self.approvers: Mapping[str, Any] = approvers if isinstance(approvers, Mapping) else {}
+        settings = data.get("exceptions", {})
+        max_days = settings.get("max_days") if isinstance(settings, Mapping) else None
+        self.horizon = now + timedelta(days=int(max_days or DEFAULT_MAX_EXCEPTION_DAYS))
+        self.now = now
+        self.rules = policies.rules
+        self.by_target: dict[tuple[str, str], list[PolicyException]] = {}
+        self.problems: dict[str, tuple[str, Path, str] | None] = {}
+        self.used: set[tuple[str, str]] = set()
+        self.exceptions = list(exceptions)
+        for exc in self.exceptions:
+            self.problems[exc.name] = self._problem(exc)
+            for tool in exc.manifests:
+                self.by_target.setdefault((exc.rule, tool), []).append(exc)
+
+    def _problem(self, exc: PolicyException) -> tuple[str, Path, str] | None:
+        """(rule id, path, message) of what makes `exc` invalid, or None."""
+        rule = self.rules.get(exc.rule)
+        expires = date.fromisoformat(exc.expires)
+        if rule is None:
+            return None  # reported as unused, with the reason
+        if rule.level == "hard-mandatory":
+            return (
+                "EXC-NOT-WAIVABLE",
+                ("spec", "rule"),
+                f"{exc.rule} is hard-mandatory and cannot be waived",
+            )
+        if expires < self.now:
+            return "EXC-EXPIRED", ("spec", "expires"), f"expired on {exc.expires}"
+        if expires > self.horizon:
+            return (
+                "EXC-TOO-LONG",
+                ("spec", "expires"),
+                f"expires {exc.expires}, after the latest allowed date {self.horizon.isoformat()}",
+            )
+        allowed = self.approvers.get(rule.category, [])
+        if exc.approved_by not in (allowed if isinstance(allowed, list) else []):
+            return (
+                "EXC-UNAUTHORISED",
+                ("spec", "approved_by"),
+                f"{exc.approved_by} is not an approver for {rule.category} rules",
+            )
+        return None
+
+    def waiver(self, rule: Rule, manifest: str) -> PolicyException | None:
+        """The valid exception covering (rule, manifest), marking every candidate used."""
+        chosen = None
+        for exc in self.by_target.get((rule.id, manifest), []):
+            self.used.add((exc.name, manifest))
+            if chosen is None and self.problems[exc.name] is None:
+                chosen = exc
+        return chosen
+
+    def findings(self) -> Iterable[tuple[PolicyException, Finding]]:
+        """Findings about the exceptions themselves: invalid ones, then unused entries."""
+        for exc in self.exceptions:
+            problem = self.problems[exc.name]
+            if problem is not None:
+                rule_id, path, message = problem
+                rule = EXCEPTION_RULES[rule_id]
+                mark = exc.positions.locate(path)
+                yield (
+                    exc,
+                    _finding(rule, None, exc.file, mark, path, f"{exc.name}: {message}", True),
+                )
+                continue
+            for index, tool in enumerate(exc.manifests):
+                if (exc.name, tool) in self.used:
+                    continue
+                reason = (
+                    f"there is no rule {exc.rule}"
+                    if exc.rule not in self.rules
+                    else f"{tool} has no {exc.rule} finding"
+                )
+                path = ("spec", "manifests", index)
+                mark = exc.positions.locate(path)
+                yield (
+                    exc,
+                    _finding(
+                        EXCEPTION_RULES["EXC-UNUSED"],
+                        None,
+                        exc.file,
+                        mark,
+                        path,
+                        f"{exc.name} waives {exc.rule} for {tool}, but {reason}",
+                        False,
+                    ),
+                )
+
+
+def decide(
+    violations: Iterable[Violation],
+    policies: PolicySet,
+    catalog: Catalog,
+    now: date,
+    only: frozenset[str] | None = None,
+) -> Outcome:
+    """Findings for every violation and problem, restricted to the files in `only`."""
+    manifests: dict[str, Manifest] = {}
+    for manifest in catalog.manifests:
+        manifests.setdefault(manifest.name, manifest)  # duplicates are already flagged
+    waivers = _Waivers(catalog.exceptions, policies, now)
+    findings: list[Finding] = list(catalog.problems)
+    seen: set[tuple[str, str, tuple[str | int, ...]]] = set()
+    for violation in violations:
+        key = (violation.rule, violation.manifest, violation.path)
+        if key in seen:  # two policies (or rule bodies) may report the same thing
+            continue
+        seen.add(key)
+        rule = policies.rules.get(violation.rule)
+        if rule is None:
+            raise GuardrailsError(
+                f"a policy reported rule {violation.rule}, which has no metadata: "
+                "add it under `rules:` in the policy data"
+            )
+        target = manifests.get(violation.manifest)
+        if target is None:
+            raise EngineError(
+                f"a policy reported {violation.rule} for unknown manifest {violation.manifest!r}"
+            )
+        exc = waivers.waiver(rule, violation.manifest)
+        blocking = rule.level != "advisory" and (exc is None or rule.level == "hard-mandatory")
+        applied = (
+            AppliedException(exc.name, exc.expires, exc.approved_by, exc.justification, exc.file)
+            if exc is not None and rule.level != "hard-mandatory"
+            else None
+        )
+        mark = target.positions.locate(violation.path)
+        findings.append(
+            _finding(
+                rule,
+                violation.manifest,
+                target.file,
+                mark,
+                violation.path,
+                violation.message,
+                blocking,
+                applied,
+            )
+        )
+
+    if only is not None:
+        findings = [f for f in findings if f.file in only]
+    reported_names = {m.name for m in catalog.manifests if only is None or m.file in only}
+    for exc, finding in waivers.findings():
+        if only is None or exc.file in only or reported_names.intersection(exc.manifests):
+            findings.append(finding)
+    findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
+    files = [f for f in catalog.files if only is None or f in only]
+    return Outcome(tuple(findings), summarize(files, findings))
+
+
+def summarize(files: Iterable[str], findings: Iterable[Finding]) -> Summary:
+    """Put each manifest file in one state: failed > warned > excepted > passed."""
+    states: dict[str, set[str]] = {}
+    for finding in findings:
+        states.setdefault(finding.file, set()).add(finding.status)
+    counts = {"passed": 0, "failed": 0, "warned": 0, "excepted": 0}
+    total = 0
+    for file in files:
+        total += 1
+        seen = states.get(file, set())
+        if "blocking" in seen:
+            counts["failed"] += 1
+        elif "warning" in seen:
+            counts["warned"] += 1
+        elif "excepted" in seen:
+            counts["excepted"] += 1
+        else:
+            counts["passed"] += 1
+    return Summary(manifests=total, **counts)

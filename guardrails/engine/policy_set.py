@@ -1,0 +1,162 @@
+"""Assemble the policy set: the shipped library, the organisation's Rego and its data.
+
+* Rego: every shipped `policies/*.rego` (unless `default_policies: false`), then the
+  organisation's `policies/**/*.rego`; an org file with the same name as a shipped
+  one replaces it. `*_test.rego` files are only for `guardrails policy test`.
+* Data: every YAML file under the shipped `policies/data/`, then the org's, merged
+  deeply in that order (mappings merge, anything else is replaced), so an org file
+  with `rules: {STD-STANDARD-TOOL: {level: soft-mandatory}}` changes one level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from guardrails.catalog.safe_yaml import LoadError, load_bytes
+from guardrails.catalog.tree import Tree, WorkTree
+from guardrails.config import Config
+from guardrails.engine.interface import PolicyModule, PolicySet
+from guardrails.errors import GuardrailsError
+from guardrails.findings import LEVELS, SEVERITIES, Rule
+from guardrails.shipped import shipped_dir
+
+CATEGORIES = ("security", "residency", "standards", "cost", "access")
+RULE_FIELDS = ("title", "category", "severity", "level", "remediation")
+
+
+def _is_test(path: str) -> bool:
+    return path.endswith("_test.rego")
+
+
+def _rego_files(tree: Tree, folder: str, tests: bool) -> list[str]:
+    return [
+        p
+        for p in tree.files(folder, (".rego",))
+        if _is_test(p) == tests and "/data/" not in f"/{p}"
+    ]
+
+
+def rego_modules(tree: Tree, config: Config, tests: bool = False) -> list[PolicyModule]:
+    """The Rego modules in force (or their `*_test.rego` files when `tests`)."""
+    chosen: dict[str, PolicyModule] = {}
+    sources: list[tuple[Tree, str]] = []
+    if config.default_policies:
+        shipped = shipped_dir("policies")
+        sources.append((WorkTree(shipped.parent), shipped.name))
+    sources.append((tree, config.policies))
+    for source, folder in sources:
+        for path in _rego_files(source, folder, tests):
+            text = _read_text(source, path)
+            chosen[PurePosixPath(path).name] = PolicyModule(source.display(path), text)
+    return list(chosen.values())
+
+
+def _read_text(tree: Tree, path: str) -> str:
+    try:
+        return tree.read(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise GuardrailsError(f"{tree.display(path)}: cannot read policy: {err}") from None
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge `override` into a copy of `base`: mappings merge, other values replace."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _data_files(tree: Tree, folder: str) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    for path in tree.files(f"{folder}/data", (".yaml", ".yml")):
+        shown = tree.display(path)
+        try:
+            loaded = load_bytes(tree.read(path))
+        except LoadError as err:
+            raise GuardrailsError(f"{shown}:{err}") from None
+        if loaded.value is None:
+            continue
+        if not isinstance(loaded.value, Mapping):
+            raise GuardrailsError(f"{shown}:1:1: policy data must be a mapping of keys")
+        for key, level_mark in _level_marks(loaded.value, loaded.positions):
+            raise GuardrailsError(
+                f"{shown}:{level_mark.line}:{level_mark.column}: rule {key}: level must be "
+                f"one of {', '.join(LEVELS)}"
+            )
+        yield shown, loaded.value
+
+
+def _level_marks(document: Mapping[str, Any], positions: Any) -> Iterable[tuple[str, Any]]:
+    """Rule entries in one data file whose `level` is not a known level."""
+    rules = document.get("rules")
+    if not isinstance(rules, Mapping):
+        return
+    for rule_id, entry in rules.items():
+        if isinstance(entry, Mapping) and "level" in entry and entry["level"] not in LEVELS:
+            yield rule_id, positions.locate(("rules", rule_id, "level"))
+
+
+def policy_data(tree: Tree, config: Config) -> dict[str, Any]:
+    """The shipped policy data merged with the organisation's."""
+    data: dict[str, Any] = {}
+    if config.default_policies:
+        shipped = shipped_dir("policies")
+        for _, document in _data_files(WorkTree(shipped.parent), shipped.name):
+            data = merge(data, document)
+    for _, document in _data_files(tree, config.policies):
+        data = merge(data, document)
+    for reserved in ("policies", "lib"):
+        if reserved in data:
+            raise GuardrailsError(
+                f"policy data may not have a top-level key '{reserved}': "
+                f"data.guardrails.{reserved} is where Rego packages live"
+            )
+    return data
+
+
+def rules_from(data: Mapping[str, Any]) -> dict[str, Rule]:
+    """Rule metadata from `data['rules']`, checked field by field."""
+    entries = data.get("rules", {})
+    if not isinstance(entries, Mapping):
+        raise GuardrailsError("policy data: 'rules' must map rule ids to their metadata")
+    rules: dict[str, Rule] = {}
+    for rule_id, entry in entries.items():
+        if not isinstance(entry, Mapping):
+            raise GuardrailsError(f"policy data: rule {rule_id} must be a mapping")
+        missing = [f for f in RULE_FIELDS if not isinstance(entry.get(f), str)]
+        if missing:
+            raise GuardrailsError(f"policy data: rule {rule_id} lacks {', '.join(missing)}")
+        if entry["severity"] not in SEVERITIES:
+            raise GuardrailsError(
+                f"policy data: rule {rule_id}: severity must be one of {', '.join(SEVERITIES)}"
+            )
+        if entry["category"] not in CATEGORIES:
+            raise GuardrailsError(
+                f"policy data: rule {rule_id}: category must be one of {', '.join(CATEGORIES)}"
+            )
+        rules[rule_id] = Rule(
+            id=rule_id,
+            title=entry["title"],
+            category=entry["category"],
+            severity=entry["severity"],
+            level=entry["level"],
+            remediation=entry["remediation"],
+            rationale=str(entry.get("rationale", "")),
+            example=str(entry.get("example", "")),
+        )
+    return rules
+
+
+def load_policy_set(tree: Tree, config: Config) -> PolicySet:
+    """Rego modules, merged data and rule metadata for a catalog."""
+    modules = rego_modules(tree, config)
+    if not modules:
+        raise GuardrailsError(
+            f"no Rego policies found (default_policies is off and {config.policies}/ has none)"
+        )
+    data = policy_data(tree, config)
+    return PolicySet(tuple(modules), data, rules_from(data))

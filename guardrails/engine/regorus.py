@@ -1,0 +1,60 @@
+"""Embedded engine: Microsoft's regorus (Rust), via the `gordon-to-regorus` wheel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from guardrails.engine.interface import UNDEFINED, EngineError, PolicySet
+
+
+def _clean(err: Exception) -> str:
+    """regorus messages carry a Rust backtrace; keep only the part a person reads."""
+    text = str(err).split("\nStack backtrace:")[0].strip()
+    return " ".join(line.strip() for line in text.splitlines() if line.strip() not in {"|", ""})
+
+
+class RegorusEvaluator:
+    """A compiled regorus engine holding one policy set."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+
+    def query(self, path: str, input: Mapping[str, Any] | None = None) -> Any:
+        """Evaluate `path` against `input`."""
+        engine = self._engine.clone()  # queries never leak input into each other
+        try:
+            if input is not None:
+                engine.set_input_json(json.dumps(input))
+            result = json.loads(engine.eval_query_as_json(path))
+        except RuntimeError as err:
+            raise EngineError(f"regorus: evaluating {path}: {_clean(err)}") from None
+        rows = result.get("result") or []
+        if not rows:
+            return UNDEFINED
+        return rows[0]["expressions"][0]["value"]
+
+
+class RegorusEngine:
+    """Loads Rego v1 modules and the policy data into regorus."""
+
+    name = "regorus"
+
+    def prepare(self, policies: PolicySet) -> RegorusEvaluator:
+        """Compile every module; a syntax error names its file, line and column."""
+        try:
+            import regorus
+        except ImportError:
+            raise EngineError(
+                "the embedded engine needs the gordon-to-regorus package: "
+                "pip install gordon-to-regorus"
+            ) from None
+        engine = regorus.Engine()
+        for module in policies.modules:
+            try:
+                engine.add_policy(module.file, module.text)
+            except RuntimeError as err:
+                raise EngineError(f"regorus: {_clean(err)}") from None
+        engine.add_data_json(json.dumps({"guardrails": dict(policies.data)}))
+        return RegorusEvaluator(engine)

@@ -1,0 +1,136 @@
+"""What a check produces: findings, each tied to a rule and a place in a file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Level = Literal["advisory", "soft-mandatory", "hard-mandatory"]
+LEVELS: tuple[Level, ...] = ("advisory", "soft-mandatory", "hard-mandatory")
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule's metadata, declared once in the policy data (never via rego.metadata)."""
+
+    id: str
+    """Stable id such as `SEC-SSO-REQUIRED`."""
+    title: str
+    """One line saying what the rule requires."""
+    category: str
+    """security, residency, standards, cost, access (or schema/exception for built-ins)."""
+    severity: str
+    """low, medium, high or critical."""
+    level: Level
+    """Enforcement level after the organisation's overrides."""
+    remediation: str
+    """How to comply."""
+    rationale: str = ""
+    """Why the rule exists."""
+    example: str = ""
+    """A compliant manifest snippet."""
+
+
+@dataclass(frozen=True)
+class AppliedException:
+    """The PolicyException that turned a blocking finding into an excepted one."""
+
+    name: str
+    """`metadata.name` of the exception."""
+    expires: str
+    """Its expiry date, ISO."""
+    approved_by: str
+    """Who approved it."""
+    justification: str
+    """Why it was granted."""
+    file: str
+    """The exception's file."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule broken by one manifest (or one unusable file), at one place."""
+
+    rule: str
+    """Rule id."""
+    title: str
+    """Rule title."""
+    category: str
+    """Rule category."""
+    severity: str
+    """Rule severity."""
+    level: Level
+    """Enforcement level in force."""
+    blocking: bool
+    """True when this finding fails the check."""
+    manifest: str | None
+    """`metadata.name` of the manifest concerned, if known."""
+    file: str
+    """File to change, relative to the working directory."""
+    line: int
+    """1-based line of the offending value (or nearest enclosing key)."""
+    column: int
+    """1-based column."""
+    path: str
+    """Path in the document, e.g. `spec.integrations[1].tool`."""
+    message: str
+    """What is wrong, specifically."""
+    remediation: str
+    """How to fix it."""
+    exception: AppliedException | None = None
+    """The exception that waives it, if any."""
+
+    @property
+    def status(self) -> Literal["blocking", "excepted", "warning"]:
+        """blocking, excepted (waived by an exception) or warning (advisory)."""
+        if self.blocking:
+            return "blocking"
+        return "excepted" if self.exception else "warning"
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    """`("spec", "integrations", 1, "tool")` -> `spec.integrations[1].tool`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts over manifests; each manifest is in exactly one of the four states."""
+
+    manifests: int
+    """Manifests checked (reported)."""
+    passed: int
+    """No finding at all."""
+    failed: int
+    """At least one blocking finding."""
+    warned: int
+    """Not failed, but at least one warning."""
+    excepted: int
+    """Not failed or warned, but at least one finding waived by an exception."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything a check decided, in the order reports print it."""
+
+    findings: tuple[Finding, ...]
+    """Sorted by file, line, column, rule."""
+    summary: Summary
+    """Per-manifest counts."""
+
+    @property
+    def blocking(self) -> bool:
+        """True when at least one finding blocks."""
+        return any(f.blocking for f in self.findings)
+
+    @property
+    def warnings(self) -> bool:
+        """True when at least one finding is a warning."""
+        return any(f.status == "warning" for f in self.findings)

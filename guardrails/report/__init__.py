@@ -1,0 +1,50 @@
+"""The report stage: one module per output format, all rendering the same `Report`."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from guardrails.findings import Outcome, Rule
+
+FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class ReportedManifest:
+    """A manifest that was reported on (for formats that list passes too)."""
+
+    name: str
+    """`metadata.name` (or the file stem)."""
+    file: str
+    """Its file."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """What every format renders."""
+
+    outcome: Outcome
+    """Findings and summary."""
+    rules: Mapping[str, Rule]
+    """Metadata of every rule a finding may carry."""
+    manifests: tuple[ReportedManifest, ...] = ()
+    """The manifests reported on, in file order."""
+    color: bool = False
+    """Whether ANSI colour is wanted (only ever on a terminal)."""
+
+
+class Format(Protocol):
+    """A report format module exposes `render`."""
+
+    def render(self, report: Report) -> str:
+        """The whole report as text, ending with a newline."""
+        ...
+
+
+def render(name: str, report: Report) -> str:
+    """Render `report` in format `name` (the module is imported only when used)."""
+    module: Format = importlib.import_module(f"guardrails.report.{name}_format")
+    return module.render(report)
