@@ -53,9 +53,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from guardrails.cli import check
+    # One module per command (or group); each imports its heavy dependencies lazily.
+    from guardrails.cli import check, policy
 
     main.add_command(check.check)
+    main.add_command(policy.policy)
 
 
 _register()
