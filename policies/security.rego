@@ -28,17 +28,21 @@ violation contains v if {
 	lib.classification(m) in settings.certifications.required_for
 	count(current_certs(m)) == 0
 	v := {
-		"rule": "SEC-CERT-REQUIRED", "manifest": name, "path": cert_path(m),
-		"message": sprintf("%s data needs a current %s, and none is listed", [
-			lib.classification(m), concat(" or ", settings.certifications.accepted),
+		"rule": "SEC-CERT-REQUIRED", "manifest": name,
+		"path": ["spec", "vendor", "certifications"],
+		"message": sprintf("%s data needs a current %s; %s", [
+			lib.classification(m), concat(" or ", settings.certifications.accepted), cert_gap(m),
 		]),
 	}
 }
 
-# Point at the certifications list when there is one, else at vendor.
-cert_path(m) := ["spec", "vendor", "certifications"] if {
-	lib.spec(m, ["vendor", "certifications"], null) != null
-} else := ["spec", "vendor"]
+cert_gap(m) := sprintf("the listed ones have expired (%s)", [concat(", ", expired)]) if {
+	expired := [sprintf("%s on %s", [c.name, c.expires]) |
+		some c in lib.spec(m, ["vendor", "certifications"], [])
+		c.name in settings.certifications.accepted
+	]
+	count(expired) > 0
+} else := "none is listed"
 
 violation contains v if {
 	some name, m in input.manifests
@@ -97,6 +101,6 @@ violation contains v if {
 	regex.match(pattern, value)
 	v := {
 		"rule": "SEC-NO-SECRETS", "manifest": name, "path": path,
-		"message": sprintf("value looks like a %s", [kind]),
+		"message": sprintf("value looks like a credential (%s)", [kind]),
 	}
 }

@@ -164,14 +164,19 @@ class _Builder:
         self.keys: dict[Path, Mark] = {}
         self.budget = MAX_EXPANDED_NODES
         self.active: set[int] = set()
+        self.built: set[int] = set()
+        self.alias_use: Path | None = None  # where the outermost alias being expanded is used
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.budget -= 1
         if self.budget < 0:
+            # Point at the key where an alias made it explode, not at the anchor above.
+            site = self.alias_use if self.alias_use is not None else path
+            keys = (self.keys.get(site[:n]) for n in range(len(site), 0, -1))
             raise LoadError(
                 "too many nodes after alias expansion (an alias bomb?); "
                 "write the values out instead of repeating aliases",
-                _mark(node.start_mark),
+                next((k for k in keys if k is not None), _mark(node.start_mark)),
             )
         if len(path) > MAX_DEPTH:
             raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", _mark(node.start_mark))
@@ -180,11 +185,20 @@ class _Builder:
                 f"tag {node.tag!r} is not allowed; remove it and write a plain value",
                 _mark(node.start_mark),
             )
-        self.values[path] = _mark(node.start_mark)
+        # A block mapping or list starts on the line after its key; point at the key,
+        # which is where a person reads and edits it.
+        block = isinstance(node, yaml.CollectionNode) and not node.flow_style
+        self.values[path] = (
+            self.keys[path] if block and path in self.keys else _mark(node.start_mark)
+        )
         if isinstance(node, yaml.ScalarNode):
             return _plain_scalar(node.value) if node.tag == _PLAIN else node.value
         if id(node) in self.active:
             raise LoadError("recursive alias: a value contains itself", _mark(node.start_mark))
+        outermost_alias = id(node) in self.built and self.alias_use is None
+        if outermost_alias:
+            self.alias_use = path
+        self.built.add(id(node))
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -193,6 +207,8 @@ class _Builder:
             return self._mapping(node, path)
         finally:
             self.active.discard(id(node))
+            if outermost_alias:
+                self.alias_use = None
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}

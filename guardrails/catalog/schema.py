@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -75,13 +76,48 @@ def _explain(error: Any) -> Iterator[SchemaProblem]:
             f"Add '{missing}': {description}",
         )
         return
-    description = schema.get("description", "")
-    if error.validator == "format" and error.validator_value == "date":
-        message = f"{where}: {error.instance!r} is not a real date"
-    elif error.validator == "pattern" and schema.get("format") == "email":
-        message = f"{where}: {error.instance!r} is not a valid email address"
-    elif error.validator == "format":
+    if error.validator == "format" and error.validator_value != "date":
         return  # patterns already check the shape; only `date` adds calendar validity
-    else:
-        message = f"{where}: {error.message}"
+    message = f"{where}: {_shown(error.instance)}{_expected(error, schema)}"
+    description = schema.get("description", "")
     yield SchemaProblem(path, False, message, description or "See the manifest schema.")
+
+
+_HARMLESS = re.compile(r"^[a-z][a-z -]{0,19}$")
+
+
+def _shown(value: Any) -> str:
+    """Quote a value only when it cannot be a secret: values are never echoed otherwise."""
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _HARMLESS.match(value)):
+        return f"{json.dumps(value)} "
+    return "this value "
+
+
+def _expected(error: Any, schema: Mapping[str, Any]) -> str:
+    """What the schema wanted, in words."""
+    wanted = error.validator_value
+    match error.validator:
+        case "type":
+            return f"is not {'an' if str(wanted)[0] in 'aeiou' else 'a'} {wanted}"
+        case "enum":
+            return f"is not one of: {', '.join(str(v) for v in wanted)}"
+        case "const":
+            return f"must be {wanted}"
+        case "format":
+            return "is not a real date"
+        case "pattern":
+            return (
+                "is not a valid email address"
+                if schema.get("format") == "email"
+                else ("does not have the expected form")
+            )
+        case "minItems":
+            return f"needs at least {wanted} item{'s' if wanted != 1 else ''}"
+        case "uniqueItems":
+            return "has duplicate items"
+        case "minLength":
+            return "is empty"
+        case "minimum":
+            return f"must be at least {wanted}"
+        case _:
+            return f"breaks the schema ({error.validator})"
