@@ -60,7 +60,35 @@ def _relative(path: Path, root: Path) -> str:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report here."
 )
-@click.option("--engine", default="regorus", show_default=True, help="Rego engine.")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "regorus", "regopy", "opa"]),
+    default="auto",
+    show_default=True,
+    help="Rego engine: auto = regorus where installed, else regopy; opa = an OPA server.",
+)
+@click.option("--opa-url", help="OPA server for --engine opa, e.g. http://localhost:8181.")
+@click.option(
+    "--opa-token-env",
+    metavar="VAR",
+    help="Environment variable holding a bearer token for OPA (never printed).",
+)
+@click.option(
+    "--opa-timeout", type=float, default=10.0, show_default=True, help="Seconds per OPA request."
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Report only manifests added, modified or renamed since the merge-base with git "
+    "REF (working tree included); cross-manifest rules still see the whole catalog, and "
+    "deleted manifests are listed as planned removals.",
+)
+@click.option(
+    "--policies-ref",
+    metavar="REF",
+    help="Take policies, policy data, exceptions and guardrails.yaml from git REF (e.g. "
+    "the pull request's base), read through git: a change cannot weaken its own rules.",
+)
 @now_option
 @click.option("--fail-on-warn", is_flag=True, help="Exit 1 on warnings too.")
 def check(
@@ -69,6 +97,11 @@ def check(
     fmt: str,
     output: Path | None,
     engine: str,
+    opa_url: str | None,
+    opa_token_env: str | None,
+    opa_timeout: float,
+    changed_since: str | None,
+    policies_ref: str | None,
     now: datetime | None,
     fail_on_warn: bool,
 ) -> None:
@@ -87,11 +120,32 @@ def check(
     root, extra, selected = resolve_targets(paths, catalog)
     tree = WorkTree(root)
     only = frozenset(display_path(p) for p in selected) if selected is not None else None
+    policy_tree = None
+    if policies_ref is not None:
+        from guardrails.catalog.git_tree import GitTree, config_at
+
+        # The settings too: they name the policy folders and switch the defaults.
+        policy_tree = GitTree(root, policies_ref)
+        config = config_at(policy_tree)
+    else:
+        config = load_config(root)
+    removed: tuple[str, ...] = ()
+    if changed_since is not None:
+        from guardrails.catalog.git_tree import changes_since
+        from guardrails.catalog.tree import YAML_SUFFIXES
+
+        changes = changes_since(root, changed_since, config.manifests, YAML_SUFFIXES)
+        changed = frozenset(display_path(root / p) for p in changes.changed)
+        only = changed if only is None else only & changed
+        removed = tuple(display_path(root / p) for p in changes.deleted)
     checked = run_check(
         tree,
-        load_config(root),
+        config,
         now.date() if now else date.today(),
-        engine=get_engine(engine),
+        engine=get_engine(
+            engine, opa_url=opa_url, opa_token_env=opa_token_env, opa_timeout=opa_timeout
+        ),
+        policy_tree=policy_tree,
         extra=extra,
         only=only,
     )
@@ -101,7 +155,12 @@ def check(
         if only is None or m.file in only
     )
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    text = render(fmt, Report(checked.outcome, checked.rules, reported, color))
+    text = render(fmt, Report(checked.outcome, checked.rules, reported, color, removed))
+    if fmt == "text" and removed:
+        text += "".join(
+            f"note: {file} was deleted: planned removal (apply revokes its access)\n"
+            for file in removed
+        )
     if output is not None:
         try:
             output.write_text(text, encoding="utf-8")

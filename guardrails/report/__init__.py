@@ -9,7 +9,7 @@ from typing import Protocol
 
 from guardrails.findings import Outcome, Rule
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class Report:
     """The manifests reported on, in file order."""
     color: bool = False
     """Whether ANSI colour is wanted (only ever on a terminal)."""
+    removed: tuple[str, ...] = ()
+    """Manifest files deleted since `--changed-since REF`: planned removals, never blocking."""
 
 
 class Format(Protocol):

@@ -1,0 +1,269 @@
+"""Catalog files as they are at a git revision, read through git itself (no checkout).
+
+`GitTree` lists files with `git ls-tree` and reads them in one `git cat-file --batch`
+call per folder, so `--policies-ref main` judges a pull request by the policies,
+policy data and exceptions of `main` however the pull request edits them.
+`changes_since` answers `--changed-since REF`: which manifests were added, modified,
+renamed or deleted since the merge-base with REF.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from guardrails.catalog.tree import display_path
+from guardrails.config import Config
+from guardrails.errors import GuardrailsError
+
+_BLOB_MODES = ("100644", "100755")  # regular files; symlinks and submodules are skipped
+
+
+def git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    """Run `git args` in `repo`; stdout as bytes; any failure is a `GuardrailsError`."""
+    try:
+        done = subprocess.run(
+            # No optional locks: pre-commit runs us while `git commit` holds the index.
+            ["git", "--no-optional-locks", "-c", "core.quotepath=off", *args],
+            cwd=repo,
+            input=stdin,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GuardrailsError(
+            "git is not installed (needed for --changed-since/--policies-ref)"
+        ) from None
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = detail[-1] if detail else f"exit status {done.returncode}"
+        raise GuardrailsError(f"git {args[0]} failed in {display_path(repo)}: {reason}")
+    return done.stdout
+
+
+def _check_ref(ref: str) -> str:
+    # A ref that starts with '-' would be read by git as an option.
+    if not ref or ref.startswith("-") or "\0" in ref:
+        raise GuardrailsError(f"not a usable git revision: {ref!r}")
+    return ref
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Where a catalog sits inside its git repository."""
+
+    toplevel: Path
+    """The repository's top-level folder."""
+    prefix: str
+    """The catalog root relative to `toplevel`, `/`-separated, '' or ending with '/'."""
+
+    @classmethod
+    def of(cls, root: Path) -> Checkout:
+        """The repository holding catalog `root`; `GuardrailsError` when it is not in one."""
+        if not root.is_dir():
+            raise GuardrailsError(f"{display_path(root)}: not a folder")
+        try:
+            toplevel = git(root, "rev-parse", "--show-toplevel").decode().strip()
+        except GuardrailsError:
+            raise GuardrailsError(
+                f"{display_path(root)} is not inside a git repository "
+                "(--changed-since and --policies-ref read git history)"
+            ) from None
+        prefix = git(root, "rev-parse", "--show-prefix").decode().strip()
+        return cls(Path(toplevel), prefix)
+
+    def commit(self, ref: str) -> str:
+        """The commit id `ref` names; `GuardrailsError` when it names none."""
+        _check_ref(ref)
+        try:
+            out = git(self.toplevel, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        except GuardrailsError:
+            raise GuardrailsError(
+                f"unknown git revision {ref!r} (in CI, fetch it first: "
+                "actions/checkout with fetch-depth: 0)"
+            ) from None
+        return out.decode().strip()
+
+
+class GitTree:
+    """A read-only `Tree` over the files of one commit, under a catalog root."""
+
+    def __init__(self, root: Path, ref: str) -> None:
+        self.root = root
+        self.ref = ref
+        self.checkout = Checkout.of(root)
+        self.commit = self.checkout.commit(ref)
+        self._listing: dict[str, tuple[str, int]] | None = None
+        self._blobs: dict[str, bytes] = {}
+
+    def _entries(self) -> dict[str, tuple[str, int]]:
+        """{catalog-relative path: (blob id, size)} for every regular file under the root."""
+        if self._listing is None:
+            args = ["ls-tree", "-r", "-z", "--long", "--full-tree", self.commit]
+            if self.checkout.prefix:
+                args += ["--", self.checkout.prefix]
+            listing: dict[str, tuple[str, int]] = {}
+            for record in git(self.checkout.toplevel, *args).split(b"\0"):
+                if not record:
+                    continue
+                meta, _, raw_path = record.partition(b"\t")
+                mode, kind, oid, size = meta.split()
+                if kind != b"blob" or mode.decode() not in _BLOB_MODES:
+                    continue
+                path = raw_path.decode("utf-8", "surrogateescape")
+                listing[path[len(self.checkout.prefix) :]] = (oid.decode(), int(size))
+            self._listing = listing
+        return self._listing
+
+    def files(self, folder: str, suffixes: tuple[str, ...]) -> list[str]:
+        """Files under `folder` at the revision whose names end with one of `suffixes`."""
+        base = PurePosixPath(folder).as_posix().strip("/") + "/"
+        found = sorted(
+            path
+            for path in self._entries()
+            if path.startswith(base)
+            and path.endswith(suffixes)
+            and not PurePosixPath(path).name.startswith(".")
+        )
+        self._prefetch([p for p in found if p not in self._blobs])
+        return found
+
+    def _prefetch(self, paths: list[str]) -> None:
+        """Read `paths` in one `git cat-file --batch` call."""
+        if not paths:
+            return
+        entries = self._entries()
+        request = "".join(f"{entries[p][0]}\n" for p in paths).encode()
+        out = git(self.checkout.toplevel, "cat-file", "--batch", stdin=request)
+        offset = 0
+        for path in paths:
+            header_end = out.index(b"\n", offset)
+            _oid, _kind, size = out[offset:header_end].split()
+            start = header_end + 1
+            end = start + int(size)
+            self._blobs[path] = out[start:end]
+            offset = end + 1  # each object is followed by a newline
+
+    def read(self, path: str) -> bytes:
+        """The bytes of `path` at the revision (`FileNotFoundError` when absent)."""
+        if path not in self._blobs:
+            if path not in self._entries():
+                raise FileNotFoundError(f"{path} is not in {self.ref}")
+            self._prefetch([path])
+        return self._blobs[path]
+
+    def size(self, path: str) -> int:
+        """The blob's size, from the listing (nothing is read)."""
+        entry = self._entries().get(path)
+        if entry is None:
+            raise FileNotFoundError(f"{path} is not in {self.ref}")
+        return entry[1]
+
+    def has(self, path: str) -> bool:
+        """Whether `path` is a regular file at the revision."""
+        return path in self._entries()
+
+    def display(self, path: str) -> str:
+        """The same path in the working tree, relative to the working directory.
+
+        Findings on an exception read from the revision point where a person would
+        open it (the file of the same name in their checkout).
+        """
+        return display_path(self.root / path)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Manifests changed between the merge-base with a ref and the working tree."""
+
+    base: str
+    """The merge-base commit id."""
+    changed: tuple[str, ...]
+    """Catalog-relative paths added, modified or renamed (untracked files included)."""
+    deleted: tuple[str, ...]
+    """Catalog-relative paths deleted (or renamed out of the manifests folder)."""
+
+
+def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) -> Changes:
+    """Files under `folder` changed since `git merge-base REF HEAD`.
+
+    The merge-base is compared with the working tree (not HEAD), so uncommitted edits
+    count, as do untracked files not ignored by git: what pre-commit and a person at
+    a terminal expect, and the same as HEAD in CI, where the tree is clean.
+    """
+    checkout = Checkout.of(root)
+    target = checkout.commit(ref)
+    head = checkout.commit("HEAD")
+    base = git(checkout.toplevel, "merge-base", target, head).decode().strip()
+    scope = (checkout.prefix + PurePosixPath(folder).as_posix().strip("/")).strip("/") + "/"
+
+    def inside(repo_path: str) -> str | None:
+        if repo_path.startswith(scope) and repo_path.endswith(suffixes):
+            return repo_path[len(checkout.prefix) :]
+        return None
+
+    changed: set[str] = set()
+    deleted: set[str] = set()
+    raw = git(
+        checkout.toplevel,
+        "diff",
+        "--name-status",
+        "-z",
+        "-M",
+        "--no-ext-diff",
+        base,
+        "--",
+        scope,
+    ).split(b"\0")
+    fields = [f.decode("utf-8", "surrogateescape") for f in raw if f]
+    i = 0
+    while i < len(fields):
+        status = fields[i]
+        if status[0] in "RC":
+            old, new = fields[i + 1], fields[i + 2]
+            i += 3
+            if status[0] == "R" and inside(old) and not inside(new):
+                deleted.add(inside(old) or old)
+            if inside(new):
+                changed.add(inside(new) or new)
+            continue
+        path = fields[i + 1]
+        i += 2
+        local = inside(path)
+        if local is None:
+            continue
+        (deleted if status[0] == "D" else changed).add(local)
+    untracked = git(
+        checkout.toplevel, "ls-files", "-z", "--others", "--exclude-standard", "--", scope
+    ).split(b"\0")
+    for item in untracked:
+        local = inside(item.decode("utf-8", "surrogateescape")) if item else None
+        if local is not None:
+            changed.add(local)
+    return Changes(base, tuple(sorted(changed)), tuple(sorted(deleted - changed)))
+
+
+def config_at(tree: GitTree) -> Config:
+    """`guardrails.yaml` as it is in the revision (defaults when it has none).
+
+    With `--policies-ref`, the folders and `default_policies` switch come from the
+    reference too: otherwise a pull request could point `policies:` elsewhere or turn
+    the shipped library off.
+    """
+    import tempfile
+
+    from guardrails.config import CONFIG_FILE, load_config
+
+    if not tree.has(CONFIG_FILE):
+        return Config(root=tree.root)
+    with tempfile.TemporaryDirectory(prefix="guardrails-config-") as folder:
+        (Path(folder) / CONFIG_FILE).write_bytes(tree.read(CONFIG_FILE))
+        try:
+            config = load_config(Path(folder))
+        except GuardrailsError as err:
+            # Name the file as it is in the revision, not the temporary copy.
+            message = str(err).replace(display_path(Path(folder) / CONFIG_FILE), CONFIG_FILE)
+            raise GuardrailsError(f"{message} (at {tree.ref})") from None
+    return dataclasses.replace(config, root=tree.root)

@@ -1,0 +1,161 @@
+"""SARIF 2.1.0, for GitHub code scanning and any SARIF viewer.
+
+Every rule in force is described once (title, rationale, remediation as help, a link
+to docs/rules.md); every finding is a result at its exact line and column. Blocking
+findings are `error`, warnings `warning`, excepted ones `note` with an external
+suppression carrying the exception's justification, so code scanning shows them as
+dismissed rather than open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from guardrails import __version__
+from guardrails.findings import Finding, Rule
+from guardrails.report import Report
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+PROJECT_URI = "https://github.com/saas-guardrails/saas-guardrails"
+RULES_DOC = f"{PROJECT_URI}/blob/main/docs/rules.md"
+_LEVEL = {"blocking": "error", "warning": "warning", "excepted": "note"}
+# Code scanning ranks security alerts by this number (CVSS-like, 0.0-10.0).
+_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+
+
+def help_uri(rule_id: str) -> str:
+    """Where a rule is explained: its anchor in docs/rules.md."""
+    return f"{RULES_DOC}#{rule_id.lower()}"
+
+
+def _rule_descriptor(rule: Rule) -> dict[str, Any]:
+    help_text = rule.remediation
+    help_markdown = f"**How to fix:** {rule.remediation}"
+    if rule.example:
+        help_text += f"\n\nExample:\n{rule.example}"
+        help_markdown += f"\n\nExample:\n\n```yaml\n{rule.example.rstrip()}\n```"
+    return {
+        "id": rule.id,
+        "name": "".join(part.capitalize() for part in rule.id.split("-")),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.rationale or rule.title},
+        "help": {"text": help_text, "markdown": help_markdown},
+        "helpUri": help_uri(rule.id),
+        "defaultConfiguration": {
+            "level": "warning" if rule.level == "advisory" else "error",
+            "enabled": True,
+        },
+        "properties": {
+            "tags": ["guardrails", rule.category],
+            "category": rule.category,
+            "severity": rule.severity,
+            "enforcement": rule.level,
+            "security-severity": _SECURITY_SEVERITY.get(rule.severity, "5.5"),
+        },
+    }
+
+
+def _rule_of(finding: Finding) -> Rule:
+    """Metadata for a finding whose rule the report does not list (kept self-contained)."""
+    return Rule(
+        finding.rule,
+        finding.title,
+        finding.category,
+        finding.severity,
+        finding.level,
+        finding.remediation,
+    )
+
+
+def _fingerprint(finding: Finding) -> str:
+    """Stable across edits that only move lines: rule, manifest (or file) and path."""
+    key = f"{finding.rule}\0{finding.manifest or finding.file}\0{finding.path}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _result(finding: Finding, index: int) -> dict[str, Any]:
+    message = f"{finding.message}. How to fix: {finding.remediation}"
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "ruleIndex": index,
+        "level": _LEVEL[finding.status],
+        "message": {"text": message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": finding.file},
+                    "region": {"startLine": finding.line, "startColumn": finding.column},
+                },
+                "logicalLocations": [
+                    {"name": finding.path or finding.file, "kind": "member"},
+                ],
+            }
+        ],
+        "partialFingerprints": {"guardrails/v1": _fingerprint(finding)},
+        "properties": {
+            "manifest": finding.manifest,
+            "path": finding.path,
+            "enforcement": finding.level,
+            "blocking": finding.blocking,
+        },
+    }
+    if finding.exception is not None:
+        exc = finding.exception
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": exc.justification,
+                "location": {
+                    "physicalLocation": {"artifactLocation": {"uri": exc.file}},
+                },
+                "properties": {
+                    "exception": exc.name,
+                    "expires": exc.expires,
+                    "approvedBy": exc.approved_by,
+                },
+            }
+        ]
+    return result
+
+
+def sarif_document(report: Report) -> dict[str, Any]:
+    """The SARIF log as a JSON-ready mapping."""
+    rules: dict[str, Rule] = dict(report.rules)
+    for finding in report.outcome.findings:
+        rules.setdefault(finding.rule, _rule_of(finding))
+    order = sorted(rules)
+    index = {rule_id: i for i, rule_id in enumerate(order)}
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "guardrails",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": PROJECT_URI,
+                "rules": [_rule_descriptor(rules[r]) for r in order],
+            }
+        },
+        # Columns count characters, as the text report and editors do.
+        "columnKind": "unicodeCodePoints",
+        "invocations": [{"executionSuccessful": True}],
+        "results": [_result(f, index[f.rule]) for f in report.outcome.findings],
+        "properties": {
+            "summary": {
+                "manifests": report.outcome.summary.manifests,
+                "passed": report.outcome.summary.passed,
+                "failed": report.outcome.summary.failed,
+                "warned": report.outcome.summary.warned,
+                "excepted": report.outcome.summary.excepted,
+            },
+            "plannedRemovals": list(report.removed),
+        },
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def render(report: Report) -> str:
+    """The SARIF log, indented JSON."""
+    return json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"

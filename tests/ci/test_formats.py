@@ -1,0 +1,251 @@
+"""sarif, junit, github and markdown: the same findings, for CI systems, run via the CLI.
+
+Runs on the repository's own example catalogs (examples/bad breaks every rule;
+examples/ has an excepted finding), from the repository root as CI would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pytest
+
+from guardrails.report.github_format import command, escape_data, escape_property
+from tests.conftest import EXAMPLES, NOW, REPO, expectations, guardrails
+
+SARIF_SCHEMA = REPO / ".." / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+BAD = EXAMPLES / "bad"
+
+
+@pytest.fixture(autouse=True)
+def at_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("GUARDRAILS_LINK_BASE", raising=False)
+
+
+def check(catalog: str, fmt: str, *args: str) -> tuple[int, str]:
+    run = guardrails("check", catalog, "--now", NOW, "-f", fmt, *args)
+    assert run.exit_code in (0, 1), run.stderr
+    return run.exit_code, run.stdout
+
+
+def findings(catalog: str) -> list[dict[str, Any]]:
+    """The JSON report's findings: the reference every other format must agree with."""
+    return list(json.loads(check(catalog, "json")[1])["findings"])
+
+
+# --- SARIF -----------------------------------------------------------------
+
+
+def sarif(catalog: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(check(catalog, "sarif")[1])
+    return document
+
+
+@pytest.mark.parametrize("catalog", ["examples", "examples/bad"])
+def test_sarif_is_valid_against_the_official_schema(catalog: str) -> None:
+    if not SARIF_SCHEMA.is_file():
+        pytest.fail(f"{SARIF_SCHEMA} is missing: CI checks out ../shared beside the repo")
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(sarif(catalog))
+    ]
+    assert errors == []
+
+
+def test_sarif_results_sit_at_the_exact_line_and_column() -> None:
+    document = sarif("examples/bad")
+    results = document["runs"][0]["results"]
+    located = {
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            r["locations"][0]["physicalLocation"]["region"]["startColumn"],
+        )
+        for r in results
+    }
+    reference = {(f["rule"], f["file"], f["line"], f["column"]) for f in findings("examples/bad")}
+    assert located == reference
+    # And the line is the one the fixture marks, e.g. `sso: none  # expect: SEC-SSO-REQUIRED`.
+    sso = BAD / "manifests" / "sso-none.yaml"
+    [(rule, line)] = expectations(sso)
+    column = sso.read_text().splitlines()[line - 1].index("none") + 1
+    assert (rule, "examples/bad/manifests/sso-none.yaml", line, column) in located
+
+
+def test_sarif_levels_follow_blocking_warning_and_excepted() -> None:
+    results = sarif("examples/bad")["runs"][0]["results"]
+    by_rule = {(r["ruleId"], r["level"]) for r in results}
+    assert ("SEC-SSO-REQUIRED", "error") in by_rule
+    assert ("SEC-CERT-EXPIRING", "warning") in by_rule
+    status = {(f["rule"], f["file"], f["line"]): f["blocking"] for f in findings("examples/bad")}
+    for result in results:
+        where = result["locations"][0]["physicalLocation"]
+        key = (result["ruleId"], where["artifactLocation"]["uri"], where["region"]["startLine"])
+        assert (result["level"] == "error") == status[key]
+        assert ("suppressions" in result) == (result["level"] == "note")
+
+
+def test_sarif_excepted_finding_is_a_note_suppressed_with_its_justification() -> None:
+    [result] = sarif("examples")["runs"][0]["results"]
+    assert result["ruleId"] == "SEC-SCIM-REQUIRED"
+    assert result["level"] == "note"
+    [suppression] = result["suppressions"]
+    assert suppression["kind"] == "external"
+    waiver = (EXAMPLES / "exceptions" / "canva-scim-waiver.yaml").read_text()
+    assert f"justification: {suppression['justification']}" in waiver
+    assert suppression["properties"]["exception"] == "canva-scim-waiver"
+
+
+def test_sarif_rules_carry_help_text_and_a_help_uri() -> None:
+    run = sarif("examples")["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    # Every rule in force is described, not only those that fired.
+    assert {"SEC-SSO-REQUIRED", "COST-ANNUAL-THRESHOLD", "SCHEMA-INVALID"} <= set(rules)
+    sso = rules["SEC-SSO-REQUIRED"]
+    assert sso["shortDescription"]["text"].startswith("Confidential or restricted data")
+    assert "spec.auth.sso" in sso["help"]["text"]
+    assert sso["helpUri"].endswith("/docs/rules.md#sec-sso-required")
+    for result in run["results"]:
+        assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+
+
+# --- JUnit -----------------------------------------------------------------
+
+
+def test_junit_has_one_case_per_manifest_and_rule_evaluated() -> None:
+    code, xml = check("examples/bad", "junit")
+    assert code == 1
+    suite = ET.fromstring(xml).find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    manifests = sorted((BAD / "manifests").glob("*.yaml"))
+    by_manifest: dict[str, set[str]] = {}
+    for case in cases:
+        by_manifest.setdefault(case.get("classname", ""), set()).add(
+            case.get("name", "").split(":")[0]
+        )
+    sso_file = "examples/bad/manifests/sso-none.yaml"
+    evaluated = by_manifest[sso_file]
+    assert {"SEC-SSO-REQUIRED", "COST-ANNUAL-THRESHOLD", "SCHEMA-INVALID"} <= evaluated
+    for manifest in manifests:
+        assert by_manifest[f"examples/bad/manifests/{manifest.name}"] >= evaluated
+    assert suite.get("tests") == str(len(cases))
+    failures = [c for c in cases if c.find("failure") is not None]
+    assert suite.get("failures") == str(len(failures))
+    reference = {(f["file"], f["rule"]) for f in findings("examples/bad") if f["blocking"]}
+    assert {(c.get("classname"), c.get("name", "").split(":")[0]) for c in failures} == reference
+    [sso] = [
+        c
+        for c in failures
+        if c.get("classname") == sso_file and c.get("name", "").startswith("SEC-SSO-REQUIRED")
+    ]
+    failure = sso.find("failure")
+    assert (
+        failure is not None
+        and f"{sso_file}:{expectations(BAD / 'manifests' / 'sso-none.yaml')[0][1]}:"
+        in (failure.text or "")
+    )
+
+
+def test_junit_excepted_finding_is_skipped_with_its_exception() -> None:
+    code, xml = check("examples", "junit")
+    assert code == 0
+    suite = ET.fromstring(xml).find("testsuite")
+    assert suite is not None
+    skipped = [c for c in suite.findall("testcase") if c.find("skipped") is not None]
+    assert [(c.get("classname"), c.get("name", "").split(":")[0]) for c in skipped] == [
+        ("examples/manifests/canva.yaml", "SEC-SCIM-REQUIRED")
+    ]
+    reason = skipped[0].find("skipped")
+    assert reason is not None and "canva-scim-waiver" in reason.get("message", "")
+    assert suite.get("failures") == "0" and suite.get("skipped") == "1"
+
+
+# --- GitHub workflow commands -----------------------------------------------
+
+
+def test_github_annotations_point_at_file_line_and_column() -> None:
+    code, out = check("examples/bad", "github")
+    assert code == 1
+    line = expectations(BAD / "manifests" / "sso-none.yaml")[0][1]
+    assert re.search(
+        rf"^::error file=examples/bad/manifests/sso-none\.yaml,line={line},col=\d+,"
+        r"title=SEC-SSO-REQUIRED \[hard-mandatory\] [^:]+::.+%0AHow to fix: ",
+        out,
+        re.MULTILINE,
+    )
+    commands = [entry for entry in out.splitlines() if entry.startswith("::")]
+    assert len(commands) == len(findings("examples/bad"))
+    assert any(entry.startswith("::warning file=") for entry in commands)
+    assert out.splitlines()[-1].startswith("guardrails: 16 manifests:")
+
+
+def test_github_excepted_finding_is_a_notice() -> None:
+    _code, out = check("examples", "github")
+    assert out.startswith("::notice file=examples/manifests/canva.yaml,line=")
+    assert "Excepted by canva-scim-waiver until 2027-03-31" in out
+
+
+def test_github_escaping_keeps_one_command_per_line() -> None:
+    assert escape_data("100% done\r\nnext") == "100%25 done%0D%0Anext"
+    assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+    line = command("error", "x\n::warning::injected", file="m,1.yaml", line=3, title="T: a")
+    assert line == "::error file=m%2C1.yaml,line=3,title=T%3A a::x%0A::warning::injected"
+    assert "\n" not in line
+
+
+# --- Markdown ---------------------------------------------------------------
+
+
+def test_markdown_summary_has_a_row_per_tool_and_links_to_lines() -> None:
+    code, out = check("examples/bad", "markdown")
+    assert code == 1
+    assert out.startswith("## Guardrails: ❌ blocked")
+    rows = [
+        r for r in out.splitlines() if r.startswith("| ") and not r.startswith(("| Tool", "| -"))
+    ]
+    assert len(rows) == len(list((BAD / "manifests").glob("*.yaml")))
+    assert any(r.startswith("| sso-none | ❌ failed | 1 blocking |") for r in rows)
+    assert any(r.startswith("| standard-tool | ⚠️ warned |") for r in rows)
+    line = expectations(BAD / "manifests" / "sso-none.yaml")[0][1]
+    target = f"examples/bad/manifests/sso-none.yaml#L{line}"
+    blocking = out.split("### Blocking findings")[1].split("###")[0]
+    assert f"({target}) **SEC-SSO-REQUIRED**" in blocking
+    assert "How to fix: Set spec.auth.sso to saml or oidc" in blocking
+    assert blocking.count("\n- [") == sum(1 for f in findings("examples/bad") if f["blocking"])
+
+
+def test_markdown_links_can_be_absolute_for_a_job_summary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GUARDRAILS_LINK_BASE", "https://github.com/acme/catalog/blob/abc123")
+    _code, out = check("examples/bad", "markdown")
+    assert (
+        "(https://github.com/acme/catalog/blob/abc123/examples/bad/manifests/sso-none.yaml#L" in out
+    )
+
+
+def test_markdown_passing_catalog_and_manifest_text_cannot_inject_markup(tmp_path: Path) -> None:
+    code, out = check("examples", "markdown")
+    assert code == 0
+    assert out.startswith("## Guardrails: ✅ nothing blocks")
+    assert "| canva | 🟦 excepted | 1 excepted |" in out
+    assert "### Excepted findings" in out
+    from guardrails.report.markdown_format import escape
+
+    assert escape("<img src=x>|[a](b)\n") == r"\<img src=x\>\|\[a\](b)"
+
+
+def test_report_written_to_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "guardrails.sarif"
+    run = guardrails("check", "examples", "--now", NOW, "-f", "sarif", "-o", target)
+    assert run.exit_code == 0 and run.stdout == ""
+    assert json.loads(target.read_text())["version"] == "2.1.0"
