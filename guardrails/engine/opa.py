@@ -1,0 +1,219 @@
+"""OPA server engine: the same query, asked of a running OPA through opa-python-client.
+
+The server is expected to hold the policies and their data already, deployed as the
+bundle `guardrails policy bundle` builds (or pushed with `guardrails policy push` on
+a development server). Guardrails sends only the input: one
+`POST /v1/data/guardrails/policies` with `{"input": ...}`.
+
+Fails closed: unreachable, timed out, an HTTP error, a reply that is not JSON or an
+undefined decision (no `result`) is an `EngineError` (exit 2), never a pass. The
+token is read from the environment variable the user names and is never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from guardrails.engine.interface import EngineError, PolicySet
+
+
+@dataclass(frozen=True)
+class OpaServer:
+    """Where the OPA server is and how to reach it."""
+
+    url: str
+    """Base URL, e.g. `http://localhost:8181` (shown in messages; never holds the token)."""
+    host: str
+    """Host name or address."""
+    port: int
+    """TCP port."""
+    tls: bool
+    """Whether to use https."""
+    token: str | None
+    """Bearer token, or None."""
+    timeout: float
+    """Seconds to wait for each request."""
+    retries: int = 2
+    """How often to retry a refused connection or a 500/502/504 answer."""
+
+    @classmethod
+    def parse(
+        cls, url: str, token_env: str | None = None, timeout: float = 10.0, retries: int = 2
+    ) -> OpaServer:
+        """Check `url` and read the token from the variable `token_env`."""
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise EngineError(f"--opa-url {url!r}: expected http(s)://HOST[:PORT]")
+        if parts.path not in {"", "/"} or parts.query or parts.username or parts.password:
+            raise EngineError(
+                f"--opa-url {url!r}: give only scheme, host and port (OPA's API is at /v1); "
+                "pass credentials with --opa-token-env"
+            )
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 8181)
+        except ValueError:
+            raise EngineError(f"--opa-url {url!r}: the port is not a number") from None
+        token = None
+        if token_env:
+            token = os.environ.get(token_env)
+            if not token:
+                raise EngineError(f"--opa-token-env {token_env}: that variable is not set")
+        shown = f"{parts.scheme}://{parts.hostname}:{port}"
+        return cls(shown, parts.hostname, port, parts.scheme == "https", token, timeout, retries)
+
+    def client(self) -> Any:
+        """An `opa_client.OpaClient` for this server."""
+        try:
+            from opa_client import OpaClient
+        except ImportError:
+            raise EngineError(
+                "the OPA engine needs opa-python-client: pip install 'saas-guardrails[opa]'"
+            ) from None
+        return OpaClient(
+            host=self.host,
+            port=self.port,
+            ssl=self.tls,
+            token=self.token,
+            retries=self.retries,
+            timeout=self.timeout,
+        )
+
+
+def describe_failure(server: OpaServer, doing: str, err: Exception) -> EngineError:
+    """One line saying what went wrong talking to OPA (never the token)."""
+    import requests
+
+    where = f"OPA at {server.url}"
+    if isinstance(err, requests.exceptions.Timeout):
+        return EngineError(f"{where}: no answer within {server.timeout:g}s while {doing}")
+    if isinstance(err, requests.exceptions.SSLError):
+        return EngineError(f"{where}: TLS handshake failed while {doing}")
+    if isinstance(err, requests.exceptions.ConnectionError):
+        return EngineError(f"{where} is unreachable while {doing} (is the server running?)")
+    if isinstance(err, requests.exceptions.HTTPError) and err.response is not None:
+        return EngineError(f"{where}: {doing} failed: {_http_problem(err.response)}")
+    if isinstance(err, ValueError):  # the body was not JSON
+        return EngineError(f"{where}: {doing}: the answer is not JSON")
+    message = getattr(err, "message", None) or str(err)
+    code = getattr(err, "expression", None)
+    details = getattr(err, "errors", None)
+    text = f"{code}: {message}" if code else str(message)
+    if isinstance(details, list) and details:
+        text += " (" + "; ".join(_error_item(item) for item in details[:5]) + ")"
+    return EngineError(f"{where}: {doing} failed: {text}")
+
+
+def _error_item(item: Any) -> str:
+    """`file:line:col: message` from one entry of OPA's `errors` list."""
+    if not isinstance(item, Mapping):
+        return str(item)
+    where = item.get("location") or {}
+    prefix = ""
+    if isinstance(where, Mapping) and where.get("file"):
+        prefix = f"{where.get('file')}:{where.get('row', '?')}:{where.get('col', '?')}: "
+    return f"{prefix}{item.get('message', item)}"
+
+
+def _http_problem(response: Any) -> str:
+    """`HTTP 500 internal_error: message` from an OPA error response."""
+    status = f"HTTP {response.status_code}"
+    try:
+        body = response.json()
+    except ValueError:
+        return status
+    if not isinstance(body, Mapping):
+        return status
+    text = f"{status} {body.get('code', '')}: {body.get('message', '')}".strip()
+    details = body.get("errors")
+    if isinstance(details, list) and details:
+        text += " (" + "; ".join(_error_item(item) for item in details[:5]) + ")"
+    return text
+
+
+class OpaEvaluator:
+    """Queries an OPA server that already holds the guardrails bundle."""
+
+    def __init__(self, server: OpaServer) -> None:
+        self._server = server
+
+    def query(self, path: str, input: Mapping[str, Any] | None = None) -> Any:
+        """POST `input` to `/v1/data/<path>`; a missing `result` is an error, never a pass."""
+        if not path.startswith("data."):
+            raise EngineError(f"the OPA engine queries documents under data, not {path!r}")
+        package = path.removeprefix("data.")
+        doing = f"querying {path}"
+        with self._server.client() as client:
+            try:
+                # Strict: a failing built-in is an error, as on the embedded engines.
+                answer = client.query_rule(
+                    dict(input or {}), package, query_params={"strict-builtin-errors": "true"}
+                )
+            except Exception as err:
+                raise describe_failure(self._server, doing, err) from None
+        if not isinstance(answer, Mapping):
+            raise EngineError(f"OPA at {self._server.url}: {doing}: the answer is not an object")
+        if "result" not in answer:
+            raise EngineError(
+                f"OPA at {self._server.url}: {path} is undefined there "
+                "(is the guardrails bundle loaded? see `guardrails policy bundle`)"
+            )
+        return answer["result"]
+
+
+class OpaEngine:
+    """Rego on an OPA server; the policy set is the server's, deployed as a bundle."""
+
+    name = "opa"
+
+    def __init__(self, server: OpaServer) -> None:
+        self.server = server
+
+    @classmethod
+    def connect(cls, url: str, token_env: str | None = None, timeout: float = 10.0) -> OpaEngine:
+        """An engine for the server at `url` (nothing is sent yet)."""
+        return cls(OpaServer.parse(url, token_env, timeout))
+
+    def prepare(self, policies: PolicySet) -> OpaEvaluator:
+        """Nothing to compile locally: the server evaluates what its bundle holds.
+
+        Rule metadata (titles, levels) still comes from the local policy set, so the
+        bundle on the server should be built from the same policies.
+        """
+        return OpaEvaluator(self.server)
+
+
+def push(server: OpaServer, policies: PolicySet) -> list[str]:
+    """Load `policies` into a development OPA over its REST API; the policy ids pushed.
+
+    `PUT /v1/policies/<id>` for each module (id = its path in the bundle, e.g.
+    `guardrails/security.rego`) and `PUT /v1/data/guardrails` for the data. Modules
+    under `guardrails/` that the server holds but the policy set no longer has are
+    deleted first, so a removed rule stops applying. Production servers should load the
+    bundle instead (a server with an active bundle rejects writes under its roots).
+    """
+    from guardrails.engine.bundle import ROOT, module_paths
+
+    modules = [(path.lstrip("/"), text) for path, text in module_paths(policies)]
+    wanted = {policy_id for policy_id, _ in modules}
+    pushed: list[str] = []
+    with server.client() as client:
+        step = "listing policies"
+        try:
+            held = client.get_policies_list()
+            for policy_id in held:
+                if policy_id.startswith(f"{ROOT}/") and policy_id not in wanted:
+                    step = f"deleting stale policy {policy_id}"
+                    client.delete_policy(policy_id)
+            step = f"writing data.{ROOT}"
+            client.update_or_create_data(dict(policies.data), ROOT)
+            for policy_id, text in modules:
+                step = f"uploading policy {policy_id}"
+                client.update_policy_from_string(text, policy_id, rego_compat=False)
+                pushed.append(policy_id)
+        except Exception as err:
+            raise describe_failure(server, step, err) from None
+    return pushed

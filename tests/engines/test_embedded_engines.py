@@ -1,0 +1,64 @@
+"""The embedded engines fail closed: bad Rego or a failing built-in exits 2, never passes."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from guardrails.engine import get_engine
+from tests.conftest import FIXTURES, NOW, guardrails
+
+PORTABLE = FIXTURES / "engines" / "portable-catalog"
+EMBEDDED = [
+    pytest.param(
+        name,
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec(name) is None, reason=f"no {name} wheel here"
+        ),
+    )
+    for name in ("regorus", "regopy")
+]
+
+
+def _catalog_with(tmp_path: Path, rego: str) -> Path:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(PORTABLE, catalog)
+    (catalog / "policies" / "extra.rego").write_text(rego)
+    return catalog
+
+
+@pytest.mark.parametrize("engine", EMBEDDED)
+def test_syntax_error_names_file_line_and_column(tmp_path: Path, engine: str) -> None:
+    catalog = _catalog_with(
+        tmp_path, "package guardrails.policies.extra\n\nimport rego.v1\n\nx if { 1 = }\n"
+    )
+    run = guardrails("check", catalog, "--now", NOW, "--engine", engine)
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert "extra.rego:5:" in run.stderr
+    assert run.stderr.startswith(f"guardrails: error: {engine}:")
+
+
+@pytest.mark.parametrize("engine", EMBEDDED)
+def test_failing_builtin_is_an_error_not_a_pass(tmp_path: Path, engine: str) -> None:
+    # An invalid regex would make the rule silently undefined on a lenient engine.
+    catalog = _catalog_with(
+        tmp_path,
+        "package guardrails.policies.extra\n\nimport rego.v1\n\n"
+        'violation contains {"rule": "X", "manifest": n, "path": [], "message": "m"} if {\n'
+        "\tsome n, m in input.manifests\n"
+        '\tnot regex.match("([", m.metadata.name)\n'
+        "}\n",
+    )
+    run = guardrails("check", catalog, "--now", NOW, "--engine", engine)
+    assert run.exit_code == 2, run.stdout
+    assert run.stdout == ""
+    assert run.stderr.startswith(f"guardrails: error: {engine}:")
+
+
+def test_auto_picks_an_installed_embedded_engine() -> None:
+    expected = "regorus" if importlib.util.find_spec("regorus") else "regopy"
+    assert get_engine("auto").name == expected
