@@ -54,10 +54,16 @@ def main() -> None:
 
 def _register() -> None:
     # One module per command (or group); each imports its heavy dependencies lazily.
-    from guardrails.cli import check, policy
+    from guardrails.cli import check, policy, provision
 
     main.add_command(check.check)
     main.add_command(policy.policy)
+    for command in (provision.plan, provision.apply, provision.sandbox):
+        main.add_command(command)
+    from guardrails.cli import policy_bundle
+
+    policy.policy.add_command(policy_bundle.bundle)
+    policy.policy.add_command(policy_bundle.push)
 
 
 _register()

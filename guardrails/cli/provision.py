@@ -1,0 +1,212 @@
+"""`guardrails plan`, `guardrails apply`, `guardrails sandbox`: provisioning commands.
+
+plan/apply exit 0 when every tool with provisioning was approved, 1 when one is
+blocked by a finding (it is reported, never provisioned; the rest still are), 2 when
+the job could not be done (unreachable provider, stale plan, deletion guard, failure).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from guardrails.cli.options import now_option
+from guardrails.errors import GuardrailsError
+
+if TYPE_CHECKING:
+    from guardrails.config import Config
+    from guardrails.provision.calls import CallCounter
+    from guardrails.provision.model import Plan
+    from guardrails.provision.plan import Provisioner, Wanted
+
+catalog_option = click.option(
+    "-C",
+    "--catalog",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Catalog repository root (default: the working directory).",
+)
+stats_option = click.option(
+    "--stats", is_flag=True, help="Print the API calls made, per service and operation."
+)
+
+
+def _compute(
+    catalog: Path | None, now: datetime | None
+) -> tuple[Config, Wanted, Provisioner, CallCounter, Plan]:
+    """Check the catalog, read the live state, and plan."""
+    from guardrails.catalog.tree import WorkTree
+    from guardrails.check import run_check
+    from guardrails.config import load_config
+    from guardrails.provision.calls import CallCounter
+    from guardrails.provision.plan import Provisioner, wanted_access
+    from guardrails.provision.settings import load_settings
+
+    root = catalog or Path.cwd()
+    config = load_config(root)
+    checked = run_check(WorkTree(root), config, now.date() if now else date.today())
+    wanted = wanted_access(checked)
+    counter = CallCounter()
+    provisioner = Provisioner(load_settings(config), counter)
+    return config, wanted, provisioner, counter, provisioner.plan(wanted)
+
+
+@click.command()
+@catalog_option
+@click.option(
+    "-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON)."
+)
+@now_option
+@stats_option
+def plan(catalog: Path | None, out: Path | None, now: datetime | None, stats: bool) -> None:
+    """Show what apply would change: + create, ~ change, - remove, per tool and person.
+
+    Only manifests with no blocking finding are planned. `--out` saves the plan for
+    `guardrails apply PLANFILE`, which refuses it once the inputs have changed.
+    """
+    from guardrails.provision.plan import render_plan
+
+    _config, wanted, _provisioner, counter, computed = _compute(catalog, now)
+    click.echo(render_plan(computed), nl=False)
+    if out is not None:
+        try:
+            out.write_text(computed.to_json(), encoding="utf-8")
+        except OSError as err:
+            raise GuardrailsError(f"{out}: cannot write the plan: {err.strerror}") from None
+        click.echo(f"Plan saved to {out}; apply it with: guardrails apply {out}")
+    if stats:
+        click.echo(counter.summary())
+    sys.exit(1 if wanted.blocked else 0)
+
+
+@click.command()
+@click.argument(
+    "planfile", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@catalog_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--max-deletes",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Refuse to revoke more accesses than this (default 10).",
+)
+@now_option
+@stats_option
+def apply(
+    planfile: Path | None,
+    catalog: Path | None,
+    auto_approve: bool,
+    max_deletes: int | None,
+    now: datetime | None,
+    stats: bool,
+) -> None:
+    """Bring the directory in line with the approved manifests (or apply PLANFILE exactly).
+
+    Re-checks the manifests first: one with a blocking finding is reported, never
+    provisioned. Safe to run again: a second apply changes nothing.
+    """
+    from guardrails.provision.apply import DEFAULT_MAX_DELETES, apply_plan, guard
+    from guardrails.provision.audit import AuditLog
+    from guardrails.provision.model import Plan
+    from guardrails.provision.plan import render_plan
+
+    config, wanted, provisioner, counter, computed = _compute(catalog, now)
+    if planfile is not None:
+        saved = Plan.from_json(planfile.read_text(encoding="utf-8"), str(planfile))
+        if saved.fingerprint != computed.fingerprint:
+            raise GuardrailsError(
+                f"{planfile} is stale: the manifests or the live directory changed since it "
+                "was made; run `guardrails plan` again"
+            )
+        chosen = saved
+        click.echo(f"{planfile}: still current; applying its {len(chosen.changes)} changes.")
+        click.echo("".join(f"! {n.tool}: {n.message}\n" for n in chosen.notices), nl=False)
+    else:
+        chosen = computed
+        click.echo(render_plan(chosen), nl=False)
+    if chosen.changes:
+        guard(chosen, DEFAULT_MAX_DELETES if max_deletes is None else max_deletes)
+        if planfile is None and not auto_approve:
+            if not sys.stdin.isatty():
+                raise GuardrailsError("not a terminal: rerun with --auto-approve to apply")
+            click.confirm(f"Apply these {len(chosen.changes)} changes?", abort=True)
+        audit = AuditLog(config.root / config.audit_log)
+        progress = sys.stderr.isatty()
+        applied = apply_plan(chosen, provisioner.apply, audit, progress=progress)
+        if not progress:
+            for change in applied.done:
+                click.echo(
+                    f"  done: {change.sign} {change.tool} {change.provider}: {change.describe()}"
+                )
+        if applied.failed is not None:
+            click.echo(
+                f"guardrails: error: {applied.failed.tool}: {applied.failed.describe()}: "
+                f"{applied.error}",
+                err=True,
+            )
+            click.echo(
+                f"Applied {len(applied.done)} of {len(chosen.changes)} changes; run "
+                "`guardrails apply` again to finish.",
+                err=True,
+            )
+            if stats:
+                click.echo(counter.summary())
+            sys.exit(2)
+        click.echo(f"Applied {len(applied.done)} changes (audit log: {config.audit_log}).")
+    else:
+        click.echo("Nothing to do.")
+    if stats:
+        click.echo(counter.summary())
+    sys.exit(1 if wanted.blocked else 0)
+
+
+@click.command()
+@catalog_option
+@click.option(
+    "--directory",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Users and groups to seed (default: the catalog's directory.yaml).",
+)
+def sandbox(catalog: Path | None, directory: Path | None) -> None:
+    """Run a local AWS (moto) and SCIM (scim2-server) on loopback until stopped.
+
+    Seeds them from directory.yaml and the manifests, and writes
+    .guardrails/sandbox.json in the catalog so plan/apply use it. No cloud account.
+    """
+    import os
+    import signal
+    import threading
+
+    from guardrails.config import load_config
+    from guardrails.provision.sandbox import Sandbox, load_directory
+    from guardrails.provision.settings import process_alive, read_sandbox_state
+
+    root = catalog or Path.cwd()
+    config = load_config(root)
+    previous = read_sandbox_state(root)
+    if previous is not None and process_alive(previous.get("pid")):
+        raise GuardrailsError(f"a sandbox already runs for this catalog (pid {previous['pid']})")
+    seed = load_directory(directory or root / config.directory)
+    box = Sandbox(config, seed)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        state = box.start()
+        click.echo(
+            f"Sandbox running (pid {os.getpid()}): AWS at {state.endpoint_url}, "
+            f"SCIM at {state.scim_url}/<tool>/v2; {len(seed.people)} users, "
+            f"{len(seed.groups)} groups. Stop with Ctrl-C or SIGTERM.",
+        )
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        box.stop()
+    click.echo("Sandbox stopped.")

@@ -1,0 +1,71 @@
+"""Carry out a plan: deletion guard first, then each change in order, each audited.
+
+A failure stops the run at once: what was done is in the audit log and in the live
+state, so the next `apply` plans only what is left.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from guardrails.errors import GuardrailsError
+from guardrails.provision.audit import AuditLog
+from guardrails.provision.model import Change, Plan
+
+DEFAULT_MAX_DELETES = 10
+PROGRESS_FROM = 20
+"""Show a progress bar (on a terminal) from this many changes."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an apply did."""
+
+    done: tuple[Change, ...]
+    """Changes carried out."""
+    failed: Change | None
+    """The change that failed (the run stopped there), or None."""
+    error: str
+    """Why it failed, one line; empty when nothing failed."""
+
+
+def guard(plan: Plan, max_deletes: int) -> None:
+    """Refuse a plan that revokes more accesses than `max_deletes`."""
+    if plan.revocations > max_deletes:
+        raise GuardrailsError(
+            f"refusing to revoke {plan.revocations} accesses (more than --max-deletes "
+            f"{max_deletes}); check the plan, then rerun with --max-deletes "
+            f"{plan.revocations} if this is intended"
+        )
+
+
+def apply_plan(
+    plan: Plan,
+    carry_out: Callable[[Change], None],
+    audit: AuditLog,
+    progress: bool = False,
+) -> Applied:
+    """Carry out every change in order, appending each outcome to the audit log."""
+    import click
+
+    def run(changes: Iterable[Change]) -> Applied:
+        done: list[Change] = []
+        for change in changes:
+            try:
+                carry_out(change)
+            except GuardrailsError as err:
+                audit.record(change, f"failed: {err}")
+                return Applied(tuple(done), change, str(err))
+            except Exception as err:
+                audit.record(change, f"failed: {type(err).__name__}")
+                raise
+            audit.record(change, "ok")
+            done.append(change)
+        return Applied(tuple(done), None, "")
+
+    if progress and len(plan.changes) >= PROGRESS_FROM:
+        with click.progressbar(plan.changes, label="Applying", file=sys.stderr) as bar:
+            return run(bar)
+    return run(plan.changes)

@@ -1,0 +1,375 @@
+"""Provider `identity-center`: managed Identity Store groups assigned to applications.
+
+Each approved tool with `provisioning.identity_center` gets a group `saas-<name>`
+whose Description marks it as guardrails' own; its members are the manifest's users
+plus the members of its directory groups; it is assigned to the named application.
+Groups without the mark are never changed. People missing from the directory are
+reported, never created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from guardrails.errors import GuardrailsError
+from guardrails.provision.calls import CallCounter
+from guardrails.provision.model import MANAGED_MARK, Change, Notice, ToolAccess, group_name
+from guardrails.provision.settings import IdentityCenterSettings
+
+PROVIDER = "identity-center"
+SANDBOX_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+
+
+def make_clients(settings: IdentityCenterSettings, counter: CallCounter) -> tuple[Any, Any]:
+    """(identitystore, sso-admin) boto3 clients, adaptive retries, counted."""
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    credentials = SANDBOX_CREDENTIALS if settings.sandbox else {}
+    session = boto3.session.Session(region_name=settings.region, **credentials)
+    config = BotoConfig(
+        retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    clients = []
+    for service in ("identitystore", "sso-admin"):
+        client = session.client(service, endpoint_url=settings.endpoint_url, config=config)
+        counter.watch(client, service)
+        clients.append(client)
+    return clients[0], clients[1]
+
+
+class ApplicationAssignments:
+    """The thin `sso-admin` layer: applications and their group assignments."""
+
+    def __init__(self, client: Any, instance_arn: str) -> None:
+        self.client = client
+        self.instance_arn = instance_arn
+
+    def applications(self) -> dict[str, str]:
+        """Application name -> ARN, every page."""
+        pages = self.client.get_paginator("list_applications").paginate(
+            InstanceArn=self.instance_arn
+        )
+        return {a["Name"]: a["ApplicationArn"] for p in pages for a in p.get("Applications", [])}
+
+    def assigned_groups(self, application_arn: str) -> set[str]:
+        """Group ids assigned to an application, every page."""
+        pages = self.client.get_paginator("list_application_assignments").paginate(
+            ApplicationArn=application_arn
+        )
+        return {
+            a["PrincipalId"]
+            for p in pages
+            for a in p.get("ApplicationAssignments", [])
+            if a.get("PrincipalType") == "GROUP"
+        }
+
+    def assign(self, application_arn: str, group_id: str) -> None:
+        """Assign a group to an application."""
+        self.client.create_application_assignment(
+            ApplicationArn=application_arn, PrincipalId=group_id, PrincipalType="GROUP"
+        )
+
+    def unassign(self, application_arn: str, group_id: str) -> None:
+        """Remove a group's assignment."""
+        self.client.delete_application_assignment(
+            ApplicationArn=application_arn, PrincipalId=group_id, PrincipalType="GROUP"
+        )
+
+
+@dataclass(frozen=True)
+class Group:
+    """An Identity Store group as guardrails sees it."""
+
+    id: str
+    """GroupId."""
+    managed_tool: str | None
+    """The tool it was created for, when it carries guardrails' mark; else None."""
+    members: Mapping[str, str]
+    """Member email -> MembershipId (only read for the groups that matter)."""
+
+
+@dataclass(frozen=True)
+class DirectoryState:
+    """What was read from Identity Center; also the input of the plan's fingerprint."""
+
+    users: Mapping[str, str]
+    """Email (lower case) -> UserId."""
+    names: Mapping[str, str]
+    """Email -> display name."""
+    aliases: Mapping[str, str]
+    """UserName or any email (lower case) -> the email `users` is keyed by."""
+    groups: Mapping[str, Group]
+    """Display name -> group, for referenced directory groups and managed groups."""
+    applications: Mapping[str, str]
+    """Application name -> ARN."""
+    assignments: Mapping[str, frozenset[str]]
+    """Application name -> names of the managed groups assigned to it."""
+
+    def people(self, tool: ToolAccess) -> tuple[frozenset[str], list[str]]:
+        """(emails that should have access, problems to report)."""
+        people: set[str] = set()
+        problems = []
+        for user in tool.users:
+            if user in self.aliases:
+                people.add(self.aliases[user])
+            else:
+                problems.append(f"{user} is not in the directory: not provisioned")
+        for name in tool.groups:
+            group = self.groups.get(name)
+            if group is None:
+                problems.append(f"directory group {name} does not exist: nobody added from it")
+            else:
+                people.update(group.members)
+        return frozenset(people), problems
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-able, order-independent view for fingerprints."""
+        return {
+            "users": sorted(self.users.items()),
+            "groups": sorted(
+                (n, g.id, g.managed_tool, sorted(g.members.items())) for n, g in self.groups.items()
+            ),
+            "applications": sorted(self.applications.items()),
+            "assignments": sorted((a, sorted(g)) for a, g in self.assignments.items()),
+        }
+
+
+class IdentityCenter:
+    """Reads the directory, proposes changes for Identity Center, carries them out."""
+
+    def __init__(
+        self, settings: IdentityCenterSettings, counter: CallCounter, clients: Any = None
+    ) -> None:
+        self.settings = settings
+        store, sso = clients or make_clients(settings, counter)
+        self.store = store
+        self.apps = ApplicationAssignments(sso, settings.instance_arn)
+        self.state: DirectoryState | None = None
+        # Ids learnt while applying (a group created by this run).
+        self.group_ids: dict[str, str] = {}
+
+    # --- reading -----------------------------------------------------------------------
+
+    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        paginator = self.store.get_paginator(operation)
+        for page in paginator.paginate(IdentityStoreId=self.settings.identity_store_id, **params):
+            yield from page.get(key, [])
+
+    def read(self, tools: Iterable[ToolAccess], with_applications: bool) -> DirectoryState:
+        """Read users, the groups that matter and their members, applications, assignments."""
+        with _aws_errors():
+            users: dict[str, str] = {}
+            names: dict[str, str] = {}
+            aliases: dict[str, str] = {}
+            for user in self._pages("list_users", "Users"):
+                person = _canonical(user)
+                users[person] = user["UserId"]
+                names[person] = user.get("DisplayName") or person
+                for alias in (
+                    user.get("UserName"),
+                    *(e.get("Value") for e in user.get("Emails") or []),
+                ):
+                    if alias:
+                        aliases.setdefault(alias.lower(), person)
+            by_id = {uid: person for person, uid in users.items()}
+            tools = tuple(tools)
+            # directory groups the manifests name, and the names guardrails would use
+            wanted_groups = {g for t in tools for g in t.groups}
+            wanted_groups |= {group_name(t.tool) for t in tools}
+            groups: dict[str, Group] = {}
+            for group in self._pages("list_groups", "Groups"):
+                name = group.get("DisplayName", "")
+                tool = _managed_tool(group.get("Description"))
+                if name not in wanted_groups and tool is None:
+                    continue
+                members = {}
+                for m in self._pages(
+                    "list_group_memberships", "GroupMemberships", GroupId=group["GroupId"]
+                ):
+                    uid = m.get("MemberId", {}).get("UserId")
+                    if uid in by_id:
+                        members[by_id[uid]] = m["MembershipId"]
+                groups[name] = Group(group["GroupId"], tool, members)
+            applications: dict[str, str] = {}
+            assignments: dict[str, frozenset[str]] = {}
+            if with_applications:
+                applications = self.apps.applications()
+                managed_ids = {g.id: n for n, g in groups.items() if g.managed_tool}
+                for app_name, arn in sorted(applications.items()):
+                    assigned = self.apps.assigned_groups(arn)
+                    assignments[app_name] = frozenset(
+                        managed_ids[i] for i in assigned if i in managed_ids
+                    )
+        self.state = DirectoryState(users, names, aliases, groups, applications, assignments)
+        return self.state
+
+    # --- planning ----------------------------------------------------------------------
+
+    def changes(
+        self, tools: Iterable[ToolAccess], kept: frozenset[str]
+    ) -> tuple[list[Change], list[Notice]]:
+        """Changes for every tool with an application; removals for tools gone from the
+        catalog or dropped `identity_center`. A blocked tool keeps its access untouched."""
+        state = self._state()
+        changes: list[Change] = []
+        notices: list[Notice] = []
+        tools = tuple(tools)
+        wanted = {t.tool: t for t in tools if t.application}
+        for tool in sorted(wanted.values(), key=lambda t: t.tool):
+            name = group_name(tool.tool)
+            group = state.groups.get(name)
+            if group is not None and group.managed_tool != tool.tool:
+                notices.append(
+                    Notice(
+                        tool.tool,
+                        f"group {name} exists but guardrails did not create it: left alone",
+                    )
+                )
+                continue
+            people, problems = state.people(tool)
+            notices += [Notice(tool.tool, p) for p in problems]
+            current = set(group.members) if group else set()
+            mine = [Change(PROVIDER, tool.tool, "create-group", name)] if group is None else []
+            mine += [
+                Change(PROVIDER, tool.tool, "add-member", p, name) for p in sorted(people - current)
+            ]
+            app = str(tool.application)
+            if app not in state.applications:
+                notices.append(
+                    Notice(
+                        tool.tool,
+                        f"application {app} not found in Identity Center: group not assigned",
+                    )
+                )
+            elif name not in state.assignments.get(app, frozenset()):
+                mine.append(Change(PROVIDER, tool.tool, "assign", name, app))
+            mine += [
+                Change(PROVIDER, tool.tool, "remove-member", p, name)
+                for p in sorted(current - people)
+            ]
+            for other, assigned in sorted(state.assignments.items()):
+                if other != app and name in assigned:
+                    mine.append(Change(PROVIDER, tool.tool, "unassign", name, other))
+            changes += mine
+        for name, group in sorted(state.groups.items()):
+            tool_name = group.managed_tool
+            if tool_name is None or tool_name in wanted or name != group_name(tool_name):
+                continue
+            if tool_name in kept:
+                continue  # blocked: it keeps what it had until it is fixed
+            changes += [
+                Change(PROVIDER, tool_name, "remove-member", p, name) for p in sorted(group.members)
+            ]
+            for app, assigned in sorted(state.assignments.items()):
+                if name in assigned:
+                    changes.append(Change(PROVIDER, tool_name, "unassign", name, app))
+            changes.append(Change(PROVIDER, tool_name, "delete-group", name))
+        return changes, notices
+
+    def _state(self) -> DirectoryState:
+        if self.state is None:
+            raise RuntimeError("read() first")
+        return self.state
+
+    # --- applying ----------------------------------------------------------------------
+
+    def apply(self, change: Change) -> None:
+        """Carry out one change; a change already in effect counts as done."""
+        from botocore.exceptions import ClientError
+
+        state = self._state()
+        store_id = self.settings.identity_store_id
+        with _aws_errors():
+            try:
+                if change.action == "create-group":
+                    description = f"{MANAGED_MARK}; tool: {change.tool}"
+                    created = self.store.create_group(
+                        IdentityStoreId=store_id,
+                        DisplayName=change.principal,
+                        Description=description,
+                    )
+                    self.group_ids[change.principal] = created["GroupId"]
+                elif change.action == "add-member":
+                    self.store.create_group_membership(
+                        IdentityStoreId=store_id,
+                        GroupId=self._group_id(change.target),
+                        MemberId={"UserId": state.users[change.principal]},
+                    )
+                elif change.action == "remove-member":
+                    membership = state.groups[change.target].members[change.principal]
+                    self.store.delete_group_membership(
+                        IdentityStoreId=store_id, MembershipId=membership
+                    )
+                elif change.action == "assign":
+                    self.apps.assign(
+                        state.applications[change.target], self._group_id(change.principal)
+                    )
+                elif change.action == "unassign":
+                    self.apps.unassign(
+                        state.applications[change.target], self._group_id(change.principal)
+                    )
+                elif change.action == "delete-group":
+                    self.store.delete_group(
+                        IdentityStoreId=store_id, GroupId=self._group_id(change.principal)
+                    )
+                else:
+                    raise GuardrailsError(f"identity-center cannot {change.action}")
+            except ClientError as err:
+                code = err.response.get("Error", {}).get("Code", "")
+                # Already a member / already gone: the change is in effect. A group name
+                # taken (ConflictException on create-group) is not: never adopt a group.
+                done = (
+                    code == "ConflictException" and change.action in ("add-member", "assign")
+                ) or (code == "ResourceNotFoundException" and change.sign == "-")
+                if not done:
+                    raise
+
+    def _group_id(self, name: str) -> str:
+        if name in self.group_ids:
+            return self.group_ids[name]
+        group = self._state().groups.get(name)
+        if group is None:
+            raise GuardrailsError(f"identity-center: group {name} not found")
+        return group.id
+
+
+def _canonical(user: Mapping[str, Any]) -> str:
+    """How guardrails names a directory user: primary email, else first email, else UserName."""
+    emails = [e for e in user.get("Emails") or [] if e.get("Value")]
+    primary = [e for e in emails if e.get("Primary")]
+    chosen = (primary or emails or [{"Value": user.get("UserName") or user["UserId"]}])[0]
+    return str(chosen["Value"]).lower()
+
+
+def _managed_tool(description: str | None) -> str | None:
+    """The tool named in a managed group's Description, or None for other groups."""
+    if not description or not description.startswith(MANAGED_MARK):
+        return None
+    for part in description.split(";"):
+        key, _, value = part.strip().partition(": ")
+        if key == "tool" and value:
+            return value
+    return None
+
+
+@contextmanager
+def _aws_errors() -> Iterator[None]:
+    """Turn botocore failures into one readable GuardrailsError line."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        operation = getattr(err, "operation_name", "call")
+        raise GuardrailsError(
+            f"identity-center: {operation} failed: {error.get('Code')}: {error.get('Message')}"
+        ) from None
+    except BotoCoreError as err:
+        raise GuardrailsError(f"identity-center: {err}") from None

@@ -1,0 +1,192 @@
+"""Desired access from approved manifests, the live state from each provider, the plan."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from guardrails.catalog.model import Manifest
+from guardrails.check import Checked
+from guardrails.errors import GuardrailsError
+from guardrails.provision.calls import CallCounter
+from guardrails.provision.identity_center import IdentityCenter
+from guardrails.provision.model import (
+    Change,
+    Notice,
+    Plan,
+    ScimEndpoint,
+    ToolAccess,
+    fingerprint,
+)
+from guardrails.provision.scim import ScimTool
+from guardrails.provision.settings import Settings
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What the catalog asks for."""
+
+    tools: tuple[ToolAccess, ...]
+    """Approved manifests with a `provisioning` block."""
+    blocked: tuple[str, ...]
+    """Tools with a `provisioning` block and a blocking finding: never provisioned."""
+    kept: frozenset[str]
+    """Tools in the catalog that are not approved (blocked, or breaking the schema):
+    whatever access they already have is left untouched until they are fixed."""
+
+
+def wanted_access(checked: Checked) -> Wanted:
+    """Read `spec.access` and `spec.provisioning` from the approved manifests."""
+    approved = {m.file for m in checked.approved()}
+    tools: list[ToolAccess] = []
+    blocked: list[str] = []
+    for manifest in checked.catalog.manifests:
+        provisioning = manifest.spec.get("provisioning")
+        if not isinstance(provisioning, Mapping) or not provisioning:
+            continue
+        if manifest.file not in approved:
+            blocked.append(manifest.name)
+            continue
+        tools.append(_tool_access(manifest, provisioning))
+    names = {m.name for m in checked.catalog.manifests}
+    approved_names = {m.name for m in checked.catalog.manifests if m.file in approved}
+    return Wanted(
+        tuple(sorted(tools, key=lambda t: t.tool)),
+        tuple(sorted(blocked)),
+        frozenset(names - approved_names),
+    )
+
+
+def _tool_access(manifest: Manifest, provisioning: Mapping[str, Any]) -> ToolAccess:
+    access = manifest.spec.get("access") or {}
+    center = provisioning.get("identity_center") or {}
+    scim = provisioning.get("scim")
+    return ToolAccess(
+        tool=manifest.name,
+        users=tuple(sorted({str(u).lower() for u in access.get("users", [])})),
+        groups=tuple(sorted(set(access.get("groups", [])))),
+        application=center.get("application"),
+        scim=ScimEndpoint(scim["url"], scim["token_env"]) if scim else None,
+    )
+
+
+class Provisioner:
+    """Every provider for one run: reads the live state once, plans, applies."""
+
+    def __init__(self, settings: Settings, counter: CallCounter, clients: Any = None) -> None:
+        self.settings = settings
+        self.counter = counter
+        self.clients = clients
+        self.identity_center: IdentityCenter | None = None
+        self.scim: dict[str, ScimTool] = {}
+
+    def scim_url(self, tool: ToolAccess) -> str:
+        """The tool's SCIM base URL (the sandbox's tenant while a sandbox runs)."""
+        assert tool.scim is not None
+        if self.settings.scim_sandbox_url:
+            return f"{self.settings.scim_sandbox_url.rstrip('/')}/{tool.tool}/v2"
+        return tool.scim.url
+
+    def plan(self, wanted: Wanted) -> Plan:
+        """Read the live state and list the changes, with a fingerprint of both."""
+        notices = [
+            Notice(t, "blocked by a finding: not provisioned (existing access left as is)")
+            for t in wanted.blocked
+        ]
+        if not wanted.tools and not self.settings.identity_center:
+            return Plan((), fingerprint(), tuple(notices))
+        if self.settings.identity_center is None:
+            raise GuardrailsError(
+                "no Identity Center to provision to: set provisioning.identity_center in "
+                "guardrails.yaml (or GUARDRAILS_IDENTITY_STORE_ID and "
+                "GUARDRAILS_SSO_INSTANCE_ARN), or start `guardrails sandbox`"
+            )
+        center = IdentityCenter(self.settings.identity_center, self.counter, self.clients)
+        self.identity_center = center
+        directory = center.read(wanted.tools, with_applications=True)
+        changes, more = center.changes(wanted.tools, wanted.kept)
+        notices += more
+        snapshots: dict[str, Any] = {}
+        for tool in wanted.tools:
+            if tool.scim is None:
+                continue
+            if not os.environ.get(tool.scim.token_env):
+                notices.append(Notice(tool.tool, f"SCIM skipped: {tool.scim.token_env} is not set"))
+                continue
+            endpoint = ScimTool(
+                tool, self.scim_url(tool), self.counter, self.settings.scim_max_attempts
+            )
+            self.scim[tool.tool] = endpoint
+            scim_state = endpoint.read()
+            snapshots[tool.tool] = scim_state.snapshot()
+            if not scim_state.group_managed:
+                notices.append(
+                    Notice(
+                        tool.tool, "SCIM group exists but guardrails did not create it: left alone"
+                    )
+                )
+            people, problems = directory.people(tool)
+            notices += [Notice(tool.tool, p) for p in problems]
+            changes += endpoint.changes(people)
+        changes.sort(key=lambda c: c.tool)  # stable: each tool's order is kept
+        digest = fingerprint(
+            [asdict(t) for t in wanted.tools], sorted(wanted.kept), directory.snapshot(), snapshots
+        )
+        return Plan(tuple(changes), digest, tuple(_unique(notices)))
+
+    def apply(self, change: Change) -> None:
+        """Carry out one change through its provider."""
+        if change.provider == "scim":
+            names = (
+                self.identity_center.state.names
+                if self.identity_center and self.identity_center.state
+                else {}
+            )
+            self.scim[change.tool].apply(change, names)
+        elif self.identity_center is not None:
+            self.identity_center.apply(change)
+        else:
+            raise GuardrailsError(f"no provider for {change.provider}")
+
+
+def _unique(notices: Iterable[Notice]) -> list[Notice]:
+    return list(dict.fromkeys(notices))
+
+
+def render_plan(plan: Plan) -> str:
+    """The plan for a person: per tool and provider, then per person."""
+    lines: list[str] = []
+    for notice in plan.notices:
+        lines.append(f"! {notice.tool}: {notice.message}")
+    if lines:
+        lines.append("")
+    if not plan.changes:
+        lines.append("No changes: the directory already matches the approved manifests.")
+        return "\n".join(lines) + "\n"
+    by_tool: dict[str, dict[str, list[Change]]] = {}
+    for change in plan.changes:
+        by_tool.setdefault(change.tool, {}).setdefault(change.provider, []).append(change)
+    for tool, providers in by_tool.items():
+        lines.append(tool)
+        for provider, changes in providers.items():
+            lines.append(f"  {provider}")
+            lines += [f"    {c.sign} {c.describe()}" for c in changes]
+    people: dict[str, list[str]] = {}
+    for change in plan.changes:
+        if "@" in change.principal:
+            people.setdefault(change.principal, []).append(f"{change.sign}{change.tool}")
+    if people:
+        lines += ["", "By person:"]
+        width = max(len(p) for p in people)
+        for person, tools in sorted(people.items()):
+            lines.append(f"  {person:<{width}}  {' '.join(dict.fromkeys(tools))}")
+    counts = {s: sum(1 for c in plan.changes if c.sign == s) for s in "+~-"}
+    lines += [
+        "",
+        f"Plan: {counts['+']} to create, {counts['~']} to change, {counts['-']} to remove "
+        f"({plan.revocations} {'revocation' if plan.revocations == 1 else 'revocations'} "
+        "of access).",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,251 @@
+"""plan/apply against a real sandbox over HTTP: create, no-op, changes, guards, failures."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+from tests.provision.conftest import FIXTURES, TOKEN, World, writes
+
+
+def test_first_apply_creates_groups_assignments_and_scim_users(world: World) -> None:
+    plan = world.run("plan")
+    assert plan.exit_code == 0, plan.output
+    assert "hubspot\n  identity-center\n    + create group saas-hubspot\n" in plan.output
+    assert "    + add alice@example.com to saas-hubspot" in plan.output
+    assert "    + assign saas-hubspot to application HubSpot" in plan.output
+    assert "  scim\n    + create user alice@example.com" in plan.output
+    assert "By person:" in plan.output
+    # the plan only reads
+    applied = world.run("apply", "--auto-approve", "--stats")
+    assert applied.exit_code == 0, applied.output
+    groups = world.groups()
+    assert groups["saas-hubspot"]["Description"].startswith("managed-by: saas-guardrails")
+    # hubspot: alice (user) + marketing-ops members
+    expected = {"alice@example.com", "jane.doe@example.com", "carol@example.com", "dan@example.com"}
+    assert world.members("saas-hubspot") == expected
+    assert world.members("saas-zoom") == {
+        "bob@example.com",
+        "priya.nair@example.com",
+        "hugo@example.com",
+    }
+    assert world.scim_users("hubspot") == dict.fromkeys(expected, True)
+    audit = (world.root / ".guardrails" / "audit.jsonl").read_text().splitlines()
+    first = json.loads(audit[0])
+    assert {"time", "actor", "tool", "provider", "action", "principal", "outcome"} <= set(first)
+    assert first["actor"] == "test-runner" and first["outcome"] == "ok"
+    assert len(audit) == writes(applied)
+
+
+def test_second_apply_changes_nothing_and_makes_no_write_call(world: World) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    again = world.run("apply", "--auto-approve", "--stats")
+    assert again.exit_code == 0, again.output
+    assert "No changes" in again.output and "Nothing to do." in again.output
+    assert writes(again) == 0
+    assert "ListUsers" in again.output  # it did read the live state
+
+
+def test_saved_plan_is_applied_exactly_and_refused_once_stale(world: World) -> None:
+    out = world.root / "plan.json"
+    assert world.run("plan", "--out", str(out)).exit_code == 0
+    saved = json.loads(out.read_text())
+    assert saved["fingerprint"] and saved["changes"]
+    applied = world.run("apply", str(out))
+    assert applied.exit_code == 0, applied.output
+    assert applied.output.count("  done: ") == len(saved["changes"])
+    stale = world.run("apply", str(out))
+    assert stale.exit_code == 2
+    assert "is stale" in stale.output
+
+
+def test_member_added_and_removed(world: World) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    world.edit("hubspot", "users: [alice@example.com]", "users: [bob@example.com]")
+    plan = world.run("plan")
+    assert "    + add bob@example.com to saas-hubspot" in plan.output
+    assert "    - remove alice@example.com from saas-hubspot" in plan.output
+    assert "    - deactivate user alice@example.com (active: false)" in plan.output
+    assert re.search(r"^  alice@example\.com +-hubspot$", plan.output, re.M)
+    assert re.search(r"^  bob@example\.com +\+hubspot$", plan.output, re.M)
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    members = world.members("saas-hubspot")
+    assert "bob@example.com" in members and "alice@example.com" not in members
+    scim = world.scim_users("hubspot")
+    assert scim["alice@example.com"] is False and scim["bob@example.com"] is True
+    # back again: alice is reactivated, not created twice
+    world.edit("hubspot", "users: [bob@example.com]", "users: [alice@example.com]")
+    plan = world.run("plan")
+    assert "    ~ reactivate user alice@example.com" in plan.output
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    assert world.scim_users("hubspot")["alice@example.com"] is True
+
+
+def test_tool_removed_deletes_its_group_and_assignment(world: World) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    world.manifest("zoom").unlink()
+    plan = world.run("plan")
+    assert "zoom\n  identity-center\n    - remove bob@example.com from saas-zoom" in plan.output
+    assert "    - unassign saas-zoom from application Zoom" in plan.output
+    assert "    - delete group saas-zoom" in plan.output
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    assert "saas-zoom" not in world.groups()
+    assert "saas-hubspot" in world.groups()
+    assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
+
+
+def test_deletion_guard_refuses_mass_revocation(world: World) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    world.manifest("zoom").unlink()  # 3 people and the group saas-zoom lose Zoom
+    refused = world.run("apply", "--auto-approve", "--max-deletes", "3")
+    assert refused.exit_code == 2
+    assert "refusing to revoke 4 accesses (more than --max-deletes 3)" in refused.output
+    assert world.members("saas-zoom") == {
+        "bob@example.com",
+        "priya.nair@example.com",
+        "hugo@example.com",
+    }  # nothing was touched
+    allowed = world.run("apply", "--auto-approve", "--max-deletes", "4")
+    assert allowed.exit_code == 0, allowed.output
+    assert "saas-zoom" not in world.groups()
+
+
+def test_blocked_manifest_is_reported_never_provisioned(world: World) -> None:
+    shutil.copy(FIXTURES / "blocked-webinar.yaml", world.manifest("webinar-blocked"))
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 1
+    assert "! webinar-blocked: blocked by a finding: not provisioned" in applied.output
+    assert "saas-webinar-blocked" not in world.groups()
+    assert "saas-hubspot" in world.groups()  # the approved ones still are
+
+
+def test_a_tool_that_becomes_blocked_keeps_its_access_untouched(world: World) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    world.edit("zoom", "sso: saml", "sso: none")
+    again = world.run("apply", "--auto-approve", "--stats")
+    assert again.exit_code == 1
+    assert "! zoom: blocked by a finding" in again.output
+    assert writes(again) == 0
+    assert "saas-zoom" in world.groups()
+
+
+def test_unmarked_group_is_never_touched(world: World) -> None:
+    sid = world.state.identity_store_id
+    world.store.create_group(IdentityStoreId=sid, DisplayName="saas-zoom", Description="by hand")
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "! zoom: group saas-zoom exists but guardrails did not create it" in applied.output
+    assert world.groups()["saas-zoom"]["Description"] == "by hand"
+    assert world.members("saas-zoom") == set()
+
+
+def test_people_missing_from_the_directory_are_reported_not_created(world: World) -> None:
+    world.edit("zoom", "users: [bob@example.com]", "users: [bob@example.com, zed@example.com]")
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "! zoom: zed@example.com is not in the directory: not provisioned" in applied.output
+    users = world.store.list_users(IdentityStoreId=world.state.identity_store_id)["Users"]
+    assert "zed@example.com" not in {u["UserName"] for u in users}
+
+
+def test_throttling_on_a_write_is_retried(world: World) -> None:
+    world.faults.fail_write("aws", 3, error="ThrottlingException", status="400 Bad Request")
+    applied = world.run("apply", "--auto-approve", "--stats")
+    assert applied.exit_code == 0, applied.output
+    assert world.faults.injected == 1
+    assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
+
+
+def test_failure_half_way_then_reapply_converges(world: World) -> None:
+    # the 5th write fails on both attempts (max_attempts: 2 in the fixture config)
+    world.faults.fail_write("aws", 5, times=2)
+    failed = world.run("apply", "--auto-approve")
+    assert world.faults.injected == 2
+    assert failed.exit_code == 2
+    assert "InternalServerException" in failed.output
+    assert "Applied 4 of " in failed.output and "run `guardrails apply` again" in failed.output
+    audit = [
+        json.loads(x) for x in (world.root / ".guardrails/audit.jsonl").read_text().splitlines()
+    ]
+    assert [a["outcome"] for a in audit[:4]] == ["ok"] * 4
+    assert audit[4]["outcome"].startswith("failed: ")
+    resumed = world.run("apply", "--auto-approve")
+    assert resumed.exit_code == 0, resumed.output
+    assert "create group saas-canva" not in resumed.output
+    assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
+    assert len(world.members("saas-salesforce")) == 6
+
+
+def test_scim_5xx_and_429_are_retried(world: World) -> None:
+    world.faults.fail_write("scim", 2, status="503 Service Unavailable")
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    assert world.faults.injected == 1
+    world.edit("hubspot", "users: [alice@example.com]", "users: [bob@example.com]")
+    world.faults.fail_write("scim", world.faults.seen["scim"] + 1, status="429 Too Many Requests")
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    assert world.faults.injected == 2
+    assert world.scim_users("hubspot")["bob@example.com"] is True
+
+
+def test_scim_token_never_appears_in_output_plan_or_audit_log(world: World) -> None:
+    out = world.root / "plan.json"
+    outputs = [world.run("plan", "--out", str(out), "--stats").output]
+    outputs.append(world.run("apply", str(out), "--stats").output)
+    world.faults.fail_write("scim", world.faults.seen["scim"] + 1, times=5)
+    world.edit("hubspot", "users: [alice@example.com]", "users: [bob@example.com]")
+    outputs.append(world.run("apply", "--auto-approve").output)  # a failing run too
+    files = [out.read_text(), (world.root / ".guardrails/audit.jsonl").read_text()]
+    for text in outputs + files:
+        assert TOKEN not in text
+    assert "scim" in outputs[2] and "failed" in files[1]
+
+
+def test_scim_token_unset_skips_scim_and_says_so(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("GR_TEST_SCIM_TOKEN")
+    plan = world.run("plan")
+    assert "! hubspot: SCIM skipped: GR_TEST_SCIM_TOKEN is not set" in plan.output
+    assert "  scim\n" not in plan.output
+
+
+def test_a_user_whose_username_is_not_the_email_is_matched_by_email(world: World) -> None:
+    world.store.create_user(
+        IdentityStoreId=world.state.identity_store_id,
+        UserName="zara",
+        DisplayName="Zara Ali",
+        Name={"GivenName": "Zara", "FamilyName": "Ali"},
+        Emails=[{"Value": "Zara.Ali@example.com", "Type": "work", "Primary": True}],
+    )
+    world.edit("zoom", "users: [bob@example.com]", "users: [bob@example.com, zara.ali@example.com]")
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "+ add zara.ali@example.com to saas-zoom" in applied.output
+    assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
+
+
+def test_dropping_the_provisioning_block_gives_up_the_group(world: World) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    world.edit("zoom", "  provisioning:\n    identity_center:\n      application: Zoom\n", "")
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "    - delete group saas-zoom" in applied.output
+    assert "saas-zoom" not in world.groups()
+
+
+def test_a_scim_group_guardrails_did_not_create_is_left_alone(world: World) -> None:
+    import httpx2
+
+    url = f"{world.state.scim_url}/hubspot/v2/Groups"
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "saas-hubspot",
+    }
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx2.post(url, json=body, headers=headers).status_code == 201
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "! hubspot: SCIM group exists but guardrails did not create it" in applied.output
+    assert "scim: add alice@example.com to saas-hubspot" not in applied.output
+    assert world.scim_users("hubspot")["alice@example.com"] is True  # users still pushed
+    group = httpx2.get(url, headers=headers).json()["Resources"][0]
+    assert not group.get("members")
