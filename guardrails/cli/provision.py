@@ -80,7 +80,12 @@ def plan(catalog: Path | None, out: Path | None, now: datetime | None, stats: bo
         click.echo(f"Plan saved to {out}; apply it with: guardrails apply {out}")
     if stats:
         click.echo(counter.summary())
-    sys.exit(1 if wanted.blocked else 0)
+    sys.exit(_exit_code(wanted))
+
+
+def _exit_code(wanted: Wanted) -> int:
+    """1 when a manifest is blocked or does not parse (it was reported, not provisioned)."""
+    return 1 if wanted.blocked or wanted.unreadable else 0
 
 
 @click.command()
@@ -123,6 +128,12 @@ def apply(
                 f"{planfile} is stale: the manifests or the live directory changed since it "
                 "was made; run `guardrails plan` again"
             )
+        if saved.changes != computed.changes:
+            # Same inputs always give the same changes: this file was edited by hand.
+            raise GuardrailsError(
+                f"{planfile}: its changes are not what its inputs give (edited by hand?); "
+                "run `guardrails plan` again"
+            )
         chosen = saved
         click.echo(f"{planfile}: still current; applying its {len(chosen.changes)} changes.")
         click.echo("".join(f"! {n.tool}: {n.message}\n" for n in chosen.notices), nl=False)
@@ -136,13 +147,11 @@ def apply(
                 raise GuardrailsError("not a terminal: rerun with --auto-approve to apply")
             click.confirm(f"Apply these {len(chosen.changes)} changes?", abort=True)
         audit = AuditLog(config.root / config.audit_log)
-        progress = sys.stderr.isatty()
-        applied = apply_plan(chosen, provisioner.apply, audit, progress=progress)
-        if not progress:
-            for change in applied.done:
-                click.echo(
-                    f"  done: {change.sign} {change.tool} {change.provider}: {change.describe()}"
-                )
+        applied = apply_plan(chosen, provisioner.apply, audit, progress=sys.stderr.isatty())
+        for change in applied.done:
+            click.echo(
+                f"  done: {change.sign} {change.tool} {change.provider}: {change.describe()}"
+            )
         if applied.failed is not None:
             click.echo(
                 f"guardrails: error: {applied.failed.tool}: {applied.failed.describe()}: "
@@ -162,7 +171,7 @@ def apply(
         click.echo("Nothing to do.")
     if stats:
         click.echo(counter.summary())
-    sys.exit(1 if wanted.blocked else 0)
+    sys.exit(_exit_code(wanted))
 
 
 @click.command()

@@ -143,11 +143,9 @@ class DirectoryState:
 class IdentityCenter:
     """Reads the directory, proposes changes for Identity Center, carries them out."""
 
-    def __init__(
-        self, settings: IdentityCenterSettings, counter: CallCounter, clients: Any = None
-    ) -> None:
+    def __init__(self, settings: IdentityCenterSettings, counter: CallCounter) -> None:
         self.settings = settings
-        store, sso = clients or make_clients(settings, counter)
+        store, sso = make_clients(settings, counter)
         self.store = store
         self.apps = ApplicationAssignments(sso, settings.instance_arn)
         self.state: DirectoryState | None = None
@@ -161,7 +159,7 @@ class IdentityCenter:
         for page in paginator.paginate(IdentityStoreId=self.settings.identity_store_id, **params):
             yield from page.get(key, [])
 
-    def read(self, tools: Iterable[ToolAccess], with_applications: bool) -> DirectoryState:
+    def read(self, tools: Iterable[ToolAccess]) -> DirectoryState:
         """Read users, the groups that matter and their members, applications, assignments."""
         with _aws_errors():
             users: dict[str, str] = {}
@@ -196,31 +194,39 @@ class IdentityCenter:
                     if uid in by_id:
                         members[by_id[uid]] = m["MembershipId"]
                 groups[name] = Group(group["GroupId"], tool, members)
-            applications: dict[str, str] = {}
+            applications = self.apps.applications()
+            managed_ids = {g.id: n for n, g in groups.items() if g.managed_tool}
             assignments: dict[str, frozenset[str]] = {}
-            if with_applications:
-                applications = self.apps.applications()
-                managed_ids = {g.id: n for n, g in groups.items() if g.managed_tool}
-                for app_name, arn in sorted(applications.items()):
-                    assigned = self.apps.assigned_groups(arn)
-                    assignments[app_name] = frozenset(
-                        managed_ids[i] for i in assigned if i in managed_ids
-                    )
+            for app_name, arn in sorted(applications.items()):
+                assigned = self.apps.assigned_groups(arn)
+                assignments[app_name] = frozenset(
+                    managed_ids[i] for i in assigned if i in managed_ids
+                )
         self.state = DirectoryState(users, names, aliases, groups, applications, assignments)
         return self.state
 
     # --- planning ----------------------------------------------------------------------
 
     def changes(
-        self, tools: Iterable[ToolAccess], kept: frozenset[str]
+        self, tools: Iterable[ToolAccess], kept: frozenset[str], removals: bool = True
     ) -> tuple[list[Change], list[Notice]]:
         """Changes for every tool with an application; removals for tools gone from the
-        catalog or dropped `identity_center`. A blocked tool keeps its access untouched."""
+        catalog or dropped `identity_center` (only when `removals`). A blocked tool keeps
+        its access untouched. An application name Identity Center does not know is an
+        error: the manifest names the wrong thing, and a half-provisioned tool (a group
+        nobody can use) would hide it."""
         state = self._state()
         changes: list[Change] = []
         notices: list[Notice] = []
         tools = tuple(tools)
         wanted = {t.tool: t for t in tools if t.application}
+        for tool in sorted(wanted.values(), key=lambda t: t.tool):
+            if str(tool.application) not in state.applications:
+                known = ", ".join(sorted(state.applications)[:10]) or "none"
+                raise GuardrailsError(
+                    f"{tool.tool}: Identity Center application {tool.application!r} not found "
+                    f"(provisioning.identity_center.application; the instance has: {known})"
+                )
         for tool in sorted(wanted.values(), key=lambda t: t.tool):
             name = group_name(tool.tool)
             group = state.groups.get(name)
@@ -240,14 +246,7 @@ class IdentityCenter:
                 Change(PROVIDER, tool.tool, "add-member", p, name) for p in sorted(people - current)
             ]
             app = str(tool.application)
-            if app not in state.applications:
-                notices.append(
-                    Notice(
-                        tool.tool,
-                        f"application {app} not found in Identity Center: group not assigned",
-                    )
-                )
-            elif name not in state.assignments.get(app, frozenset()):
+            if name not in state.assignments.get(app, frozenset()):
                 mine.append(Change(PROVIDER, tool.tool, "assign", name, app))
             mine += [
                 Change(PROVIDER, tool.tool, "remove-member", p, name)
@@ -261,8 +260,8 @@ class IdentityCenter:
             tool_name = group.managed_tool
             if tool_name is None or tool_name in wanted or name != group_name(tool_name):
                 continue
-            if tool_name in kept:
-                continue  # blocked: it keeps what it had until it is fixed
+            if tool_name in kept or not removals:
+                continue  # blocked or unreadable: it keeps what it had until it is fixed
             changes += [
                 Change(PROVIDER, tool_name, "remove-member", p, name) for p in sorted(group.members)
             ]

@@ -35,6 +35,9 @@ class Wanted:
     kept: frozenset[str]
     """Tools in the catalog that are not approved (blocked, or breaking the schema):
     whatever access they already have is left untouched until they are fixed."""
+    unreadable: tuple[str, ...] = ()
+    """Manifest files that did not even parse: which tool they describe is unknown, so
+    no tool's access is removed while one exists (a typo must not revoke a tool)."""
 
 
 def wanted_access(checked: Checked) -> Wanted:
@@ -52,10 +55,12 @@ def wanted_access(checked: Checked) -> Wanted:
         tools.append(_tool_access(manifest, provisioning))
     names = {m.name for m in checked.catalog.manifests}
     approved_names = {m.name for m in checked.catalog.manifests if m.file in approved}
+    parsed = {m.file for m in checked.catalog.manifests}
     return Wanted(
         tuple(sorted(tools, key=lambda t: t.tool)),
         tuple(sorted(blocked)),
         frozenset(names - approved_names),
+        tuple(sorted(f for f in checked.catalog.files if f not in parsed)),
     )
 
 
@@ -75,10 +80,9 @@ def _tool_access(manifest: Manifest, provisioning: Mapping[str, Any]) -> ToolAcc
 class Provisioner:
     """Every provider for one run: reads the live state once, plans, applies."""
 
-    def __init__(self, settings: Settings, counter: CallCounter, clients: Any = None) -> None:
+    def __init__(self, settings: Settings, counter: CallCounter) -> None:
         self.settings = settings
         self.counter = counter
-        self.clients = clients
         self.identity_center: IdentityCenter | None = None
         self.scim: dict[str, ScimTool] = {}
 
@@ -95,6 +99,10 @@ class Provisioner:
             Notice(t, "blocked by a finding: not provisioned (existing access left as is)")
             for t in wanted.blocked
         ]
+        notices += [
+            Notice(f, "does not parse: no tool's access is removed until it does")
+            for f in wanted.unreadable
+        ]
         if not wanted.tools and not self.settings.identity_center:
             return Plan((), fingerprint(), tuple(notices))
         if self.settings.identity_center is None:
@@ -103,17 +111,22 @@ class Provisioner:
                 "guardrails.yaml (or GUARDRAILS_IDENTITY_STORE_ID and "
                 "GUARDRAILS_SSO_INSTANCE_ARN), or start `guardrails sandbox`"
             )
-        center = IdentityCenter(self.settings.identity_center, self.counter, self.clients)
+        for tool in wanted.tools:
+            # Fail closed before any read: a tool silently not pushed to SCIM would
+            # look provisioned when it is not.
+            if tool.scim is not None and not os.environ.get(tool.scim.token_env):
+                raise GuardrailsError(
+                    f"{tool.tool}: SCIM token variable {tool.scim.token_env} is not set "
+                    "(export it, or remove provisioning.scim from the manifest)"
+                )
+        center = IdentityCenter(self.settings.identity_center, self.counter)
         self.identity_center = center
-        directory = center.read(wanted.tools, with_applications=True)
-        changes, more = center.changes(wanted.tools, wanted.kept)
+        directory = center.read(wanted.tools)
+        changes, more = center.changes(wanted.tools, wanted.kept, removals=not wanted.unreadable)
         notices += more
         snapshots: dict[str, Any] = {}
         for tool in wanted.tools:
             if tool.scim is None:
-                continue
-            if not os.environ.get(tool.scim.token_env):
-                notices.append(Notice(tool.tool, f"SCIM skipped: {tool.scim.token_env} is not set"))
                 continue
             endpoint = ScimTool(
                 tool, self.scim_url(tool), self.counter, self.settings.scim_max_attempts
@@ -132,7 +145,11 @@ class Provisioner:
             changes += endpoint.changes(people)
         changes.sort(key=lambda c: c.tool)  # stable: each tool's order is kept
         digest = fingerprint(
-            [asdict(t) for t in wanted.tools], sorted(wanted.kept), directory.snapshot(), snapshots
+            [asdict(t) for t in wanted.tools],
+            sorted(wanted.kept),
+            wanted.unreadable,
+            directory.snapshot(),
+            snapshots,
         )
         return Plan(tuple(changes), digest, tuple(_unique(notices)))
 

@@ -129,7 +129,7 @@ class ScimTool:
         """Read every user (paged) and the tool's group."""
         from scim2_models import Group, User
 
-        with _scim_errors(self.tool):
+        with _scim_errors(self.tool, self.url):
             users: dict[str, ScimUser] = {}
             start = 1
             while True:
@@ -199,7 +199,7 @@ class ScimTool:
         """Carry out one change."""
         from scim2_models import Email, Group, User
 
-        with _scim_errors(self.tool):
+        with _scim_errors(self.tool, self.url):
             if change.action == "create-user":
                 user: User[Any] = User(
                     user_name=change.principal,
@@ -235,7 +235,7 @@ class ScimTool:
 
 
 @contextmanager
-def _scim_errors(tool: str) -> Iterator[None]:
+def _scim_errors(tool: str, url: str) -> Iterator[None]:
     """Turn scim2-client failures into one readable line (never the token: it is only
     ever in a request header, which no message here includes)."""
     from pydantic import ValidationError
@@ -245,5 +245,7 @@ def _scim_errors(tool: str) -> Iterator[None]:
     try:
         yield
     except (SCIMException, SCIMClientException, ValidationError) as err:
-        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise GuardrailsError(f"{tool}: scim: {type(err).__name__}: {detail}") from None
+        # scim2-client puts the network cause (e.g. connection refused) in a note.
+        parts = [*str(err).splitlines()[:1], *getattr(err, "__notes__", [])[:1]]
+        detail = "; ".join(parts) or type(err).__name__
+        raise GuardrailsError(f"{tool}: scim {url}: {type(err).__name__}: {detail}") from None

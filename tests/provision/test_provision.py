@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
-from tests.provision.conftest import FIXTURES, TOKEN, World, writes
+import pytest
+
+from guardrails.provision.apply import PROGRESS_FROM
+from tests.provision.conftest import FIXTURES, NOW, TOKEN, World, writes
+
+GUARDRAILS = Path(sys.executable).parent / "guardrails"
 
 
 def test_first_apply_creates_groups_assignments_and_scim_users(world: World) -> None:
@@ -40,11 +51,15 @@ def test_first_apply_creates_groups_assignments_and_scim_users(world: World) -> 
 
 def test_second_apply_changes_nothing_and_makes_no_write_call(world: World) -> None:
     assert world.run("apply", "--auto-approve").exit_code == 0
+    served = dict(world.faults.seen)
+    assert served["aws"] > 0 and served["scim"] > 0  # the first apply did write
     again = world.run("apply", "--auto-approve", "--stats")
     assert again.exit_code == 0, again.output
     assert "No changes" in again.output and "Nothing to do." in again.output
+    # counted twice: by guardrails' own hooks (--stats) and by the servers themselves
     assert writes(again) == 0
-    assert "ListUsers" in again.output  # it did read the live state
+    assert world.faults.seen == served
+    assert "ListUsers" in again.output and "scim: 2 calls, 0 writes (GET 2)" in again.output
 
 
 def test_saved_plan_is_applied_exactly_and_refused_once_stale(world: World) -> None:
@@ -170,11 +185,21 @@ def test_failure_half_way_then_reapply_converges(world: World) -> None:
     ]
     assert [a["outcome"] for a in audit[:4]] == ["ok"] * 4
     assert audit[4]["outcome"].startswith("failed: ")
+    assert audit[4]["principal"] == "jane.doe@example.com"
+    assert world.members("saas-hubspot") == {
+        "alice@example.com",
+        "carol@example.com",
+        "dan@example.com",
+    }
     resumed = world.run("apply", "--auto-approve")
     assert resumed.exit_code == 0, resumed.output
-    assert "create group saas-canva" not in resumed.output
+    # it picks up where the failure stopped: the group is not created twice
+    assert "done: + hubspot identity-center: create group" not in resumed.output
+    assert "done: + hubspot identity-center: add jane.doe@example.com" in resumed.output
     assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
+    assert len(world.members("saas-hubspot")) == 4
     assert len(world.members("saas-salesforce")) == 6
+    assert list(world.groups()).count("saas-hubspot") == 1
 
 
 def test_scim_5xx_and_429_are_retried(world: World) -> None:
@@ -201,11 +226,19 @@ def test_scim_token_never_appears_in_output_plan_or_audit_log(world: World) -> N
     assert "scim" in outputs[2] and "failed" in files[1]
 
 
-def test_scim_token_unset_skips_scim_and_says_so(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_scim_token_unset_is_one_line_and_exit_2_before_any_write(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GR_TEST_SCIM_TOKEN")
-    plan = world.run("plan")
-    assert "! hubspot: SCIM skipped: GR_TEST_SCIM_TOKEN is not set" in plan.output
-    assert "  scim\n" not in plan.output
+    for command in (("plan",), ("apply", "--auto-approve")):
+        result = world.run(*command)
+        assert result.exit_code == 2
+        assert result.output == (
+            "guardrails: error: hubspot: SCIM token variable GR_TEST_SCIM_TOKEN is not set "
+            "(export it, or remove provisioning.scim from the manifest)\n"
+        )
+    assert world.faults.seen == {"aws": 0, "scim": 0}
+    assert "saas-zoom" not in world.groups()  # fail closed: not even the other tools
 
 
 def test_a_user_whose_username_is_not_the_email_is_matched_by_email(world: World) -> None:
@@ -249,3 +282,143 @@ def test_a_scim_group_guardrails_did_not_create_is_left_alone(world: World) -> N
     assert world.scim_users("hubspot")["alice@example.com"] is True  # users still pushed
     group = httpx2.get(url, headers=headers).json()["Resources"][0]
     assert not group.get("members")
+
+
+def test_an_unknown_application_is_one_line_and_exit_2_before_any_write(world: World) -> None:
+    world.edit("zoom", "application: Zoom", "application: Zoom Workplace")
+    result = world.run("apply", "--auto-approve")
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        "guardrails: error: zoom: Identity Center application 'Zoom Workplace' not found"
+    )
+    assert "the instance has: HubSpot, Salesforce, Zoom" in result.output
+    assert len(result.output.splitlines()) == 1
+    assert world.faults.seen == {"aws": 0, "scim": 0}
+
+
+def test_a_manifest_that_does_not_parse_withholds_every_removal(world: World) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    # a bad merge: zoom's manifest no longer parses, so its name cannot be read
+    world.manifest("zoom").write_text("apiVersion: guardrails/v1\nkind: [SaaSTool\n")
+    applied = world.run("apply", "--auto-approve", "--stats")
+    assert applied.exit_code == 1, applied.output
+    assert "zoom.yaml: does not parse: no tool's access is removed until it does" in applied.output
+    assert writes(applied) == 0
+    assert world.members("saas-zoom") == {
+        "bob@example.com",
+        "priya.nair@example.com",
+        "hugo@example.com",
+    }
+
+
+def test_a_hand_edited_plan_file_is_refused(world: World) -> None:
+    out = world.root / "plan.json"
+    assert world.run("plan", "--out", str(out)).exit_code == 0
+    saved = json.loads(out.read_text())
+    saved["changes"][1]["principal"] = "bob@example.com"  # fingerprint left as it was
+    out.write_text(json.dumps(saved))
+    refused = world.run("apply", str(out))
+    assert refused.exit_code == 2
+    assert "its changes are not what its inputs give (edited by hand?)" in refused.output
+    assert "saas-hubspot" not in world.groups()
+
+
+def test_audit_log_goes_to_the_configured_path(world: World) -> None:
+    config = world.root / "guardrails.yaml"
+    config.write_text(config.read_text() + "audit_log: logs/provisioning.jsonl\n")
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "audit log: logs/provisioning.jsonl" in applied.output
+    assert not (world.root / ".guardrails" / "audit.jsonl").exists()
+    lines = [
+        json.loads(x) for x in (world.root / "logs/provisioning.jsonl").read_text().splitlines()
+    ]
+    assert len(lines) == applied.output.count("  done: ")
+    assert {
+        "time": lines[0]["time"],
+        "actor": "test-runner",
+        "tool": "hubspot",
+        "provider": "identity-center",
+        "action": "create-group",
+        "principal": "saas-hubspot",
+        "target": "",
+        "outcome": "ok",
+    } == lines[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", lines[0]["time"])
+    scim = [x for x in lines if x["provider"] == "scim"]
+    assert scim and all(x["tool"] == "hubspot" for x in scim)
+
+
+def test_a_wrong_scim_token_fails_in_one_line_without_printing_either_token(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    wrong = "wrong-s3cret-7c9e0b"
+    monkeypatch.setenv("GR_TEST_SCIM_TOKEN", wrong)
+    for command in (("plan",), ("apply", "--auto-approve")):
+        result = world.run(*command)
+        assert result.exit_code == 2
+        assert "hubspot: scim " in result.output and "UnauthorizedException" in result.output
+        assert wrong not in result.output and TOKEN not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_botocore_clients_retry_in_adaptive_mode(world: World) -> None:
+    from guardrails.config import load_config
+    from guardrails.provision.calls import CallCounter
+    from guardrails.provision.identity_center import make_clients
+    from guardrails.provision.settings import load_settings
+
+    settings = load_settings(load_config(world.root)).identity_center
+    assert settings is not None
+    for client in make_clients(settings, CallCounter()):
+        assert client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 2}
+
+
+def _apply_in_a_process(world: World, stderr_on_a_terminal: bool) -> tuple[int, str, str]:
+    """Run `guardrails apply` as a user does; stderr on a pseudo-terminal or a pipe.
+
+    The in-process sandbox serves it: its state file names this (living) process."""
+    command = [str(GUARDRAILS), "apply", "-C", str(world.root), "--now", NOW, "--auto-approve"]
+    env = {**os.environ, "COLUMNS": "100"}
+    if not stderr_on_a_terminal:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+        return done.returncode, done.stdout, done.stderr
+    master, slave = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # keep reading so the child never blocks on a full terminal
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        done = subprocess.run(
+            command, env=env, stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120
+        )
+    finally:
+        os.close(slave)
+        reader.join(timeout=10)
+        os.close(master)
+    return done.returncode, done.stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_a_long_apply_shows_a_progress_bar_on_a_terminal(world: World) -> None:
+    code, stdout, terminal = _apply_in_a_process(world, stderr_on_a_terminal=True)
+    assert code == 0, stdout + terminal
+    assert "Applying" in terminal and "100%" in terminal
+    assert stdout.count("  done: ") >= PROGRESS_FROM  # the record is still printed
+
+
+def test_no_progress_bar_when_output_is_not_a_terminal(world: World) -> None:
+    code, stdout, stderr = _apply_in_a_process(world, stderr_on_a_terminal=False)
+    assert code == 0, stdout + stderr
+    assert stdout.count("  done: ") >= PROGRESS_FROM
+    assert "Applying" not in stdout + stderr and "%" not in stdout + stderr

@@ -1,0 +1,109 @@
+"""Bad input to plan/apply/sandbox: one clear line, exit 2, no traceback, no secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from guardrails.cli import main
+from tests.provision.conftest import FIXTURES, NOW, TOKEN, World
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _error_line(output: str) -> str:
+    """The one line a failure prints; fails on a traceback or several lines."""
+    assert "Traceback" not in output
+    lines = output.splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("guardrails: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("users: [alice\n", "directory.yaml:"),
+        ("- just\n- a list\n", "directory.yaml: not a directory file"),
+        ("users: [plain-string]\n", "directory.yaml: not a directory file"),
+        ("users:\n  - {name: No Email}\n", "directory.yaml: not a directory file"),
+        ("users: []\ngroups: {sales: [b@example.com]}\n", "group sales: b@example.com is not"),
+    ],
+)
+def test_a_bad_directory_file_is_one_line_and_exit_2(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    (tmp_path / "directory.yaml").write_text(text)
+    result = CliRunner().invoke(main, ["sandbox", "-C", str(tmp_path)])
+    assert result.exit_code == 2
+    assert expected in _error_line(result.output)
+    assert not (tmp_path / ".guardrails" / "sandbox.json").exists()
+
+
+def test_a_missing_directory_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["sandbox", "-C", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "directory.yaml: cannot read the sandbox directory" in _error_line(result.output)
+
+
+def _point_at(world: World, **endpoints: str) -> None:
+    path = world.root / ".guardrails" / "sandbox.json"
+    state = json.loads(path.read_text())
+    state.update(endpoints)
+    path.write_text(json.dumps(state))
+
+
+def test_an_unreachable_aws_endpoint_is_one_line_and_exit_2(world: World) -> None:
+    _point_at(world, endpoint_url=f"http://127.0.0.1:{_closed_port()}")
+    for command in (("plan",), ("apply", "--auto-approve")):
+        result = world.run(*command)
+        assert result.exit_code == 2
+        line = _error_line(result.output)
+        assert "identity-center: Could not connect to the endpoint URL" in line
+
+
+def test_an_unreachable_scim_endpoint_is_one_line_and_exit_2(world: World) -> None:
+    port = _closed_port()
+    _point_at(world, scim_url=f"http://127.0.0.1:{port}")
+    result = world.run("apply", "--auto-approve")
+    assert result.exit_code == 2
+    line = _error_line(result.output)
+    assert f"hubspot: scim http://127.0.0.1:{port}/hubspot/v2: RequestNetworkException" in line
+    assert "Connection refused" in line or "connect" in line.lower()
+    assert TOKEN not in line
+    assert world.faults.seen == {"aws": 0, "scim": 0}  # planning failed: nothing written
+
+
+def test_an_identity_center_without_credentials_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "catalog"
+    shutil.copytree(FIXTURES / "catalog", root)
+    monkeypatch.setenv("GR_TEST_SCIM_TOKEN", TOKEN)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("GUARDRAILS_IDENTITY_STORE_ID", "d-1234567890")
+    monkeypatch.setenv("GUARDRAILS_SSO_INSTANCE_ARN", "arn:aws:sso:::instance/ssoins-1")
+    config = root / "guardrails.yaml"
+    config.write_text(
+        config.read_text().replace(
+            "  identity_center:\n",
+            f"  identity_center:\n    endpoint_url: http://127.0.0.1:{_closed_port()}\n",
+        )
+    )
+    result = CliRunner().invoke(main, ["plan", "-C", str(root), "--now", NOW])
+    assert result.exit_code == 2
+    assert "identity-center: Unable to locate credentials" in _error_line(result.output)
