@@ -18,9 +18,9 @@ $GR check examples/bad --now "$NOW"; code=$?
 echo "exit code: $code"
 [ "$code" -eq 1 ] || { echo "demo: the bad catalog should be blocked" >&2; exit 1; }
 
-# --- Provisioning: plan -> apply -> apply again -> a user removed -> apply (revoked). ---
-# Everything runs on a copy of examples/ in a temp dir, against the local sandbox
-# (moto for AWS IAM Identity Center, scim2-server for SCIM): no cloud account.
+# --- Provisioning: sandbox -> plan -> apply -> apply again -> a user removed -> apply. ---
+# Everything runs on a copy of examples/ in a temp dir, against the local sandbox: no
+# cloud account. What is real and what is a stand-in: docs/provisioning.md.
 WORK=$(mktemp -d)
 SANDBOX_PID=
 cleanup() {
@@ -31,26 +31,31 @@ trap cleanup EXIT
 cp -R examples "$WORK/catalog"
 rm -rf "$WORK/catalog/bad" "$WORK/catalog/.guardrails"
 CAT="$WORK/catalog"
-# The sandbox's SCIM endpoint accepts this token; plan/apply read it from the variable
-# the hubspot manifest names. It is never printed.
-export HUBSPOT_SCIM_TOKEN="sandbox-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+LOG="$WORK/output.log"
 fail() { echo "demo: $*" >&2; exit 1; }
+# Every SCIM token variable the manifests name gets a fresh random value: the sandbox's
+# SCIM tenants accept it, plan/apply send it. It must never be printed or written.
+TOKENS=()
+for var in $(sed -n 's/^ *token_env: *\([A-Za-z_][A-Za-z0-9_]*\) *$/\1/p' "$CAT"/manifests/*.y*ml | sort -u); do
+  value="sandbox-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+  export "$var=$value"; TOKENS+=("$value")
+done
+run() { "$GR" "$@" -C "$CAT" --now "$NOW" 2>&1 | tee -a "$LOG"; return "${PIPESTATUS[0]}"; }
 
-step "guardrails sandbox -C \$CATALOG &   (moto + scim2-server on loopback, seeded from directory.yaml)"
+step "guardrails sandbox -C \$CATALOG &   (loopback: moto for identitystore, an in-memory stand-in for the sso-admin application APIs moto lacks, scim2-server for SCIM; seeded from directory.yaml)"
 $GR sandbox -C "$CAT" & SANDBOX_PID=$!
 for _ in $(seq 1 150); do [ -f "$CAT/.guardrails/sandbox.json" ] && break; sleep 0.2; done
 [ -f "$CAT/.guardrails/sandbox.json" ] || fail "the sandbox did not start"
 
 step "guardrails plan --out plan.json   (what apply would do, per tool and per person)"
-$GR plan -C "$CAT" --now "$NOW" --out "$WORK/plan.json" || fail "plan failed"
+run plan --out "$WORK/plan.json" || fail "plan failed"
 
 step "guardrails apply plan.json --stats   (exactly that plan)"
-$GR apply "$WORK/plan.json" -C "$CAT" --now "$NOW" --stats || fail "apply failed"
+run apply "$WORK/plan.json" --stats || fail "apply failed"
 
 step "guardrails apply --auto-approve --stats   (again: nothing to do, no write call)"
-out=$($GR apply -C "$CAT" --now "$NOW" --auto-approve --stats) || fail "second apply failed"
-echo "$out"
-echo "$out" | grep -q "^total: .*, 0 writes" || fail "the second apply should make no write call"
+run apply --auto-approve --stats || fail "second apply failed"
+tail -n 1 "$LOG" | grep -q "^total: .*, 0 writes$" || fail "the second apply should make no write call"
 
 step "alice@example.com removed from manifests/hubspot.yaml (in the copy)"
 sed -i.orig 's/^    users: \[alice@example.com\]$/    users: []/' "$CAT/manifests/hubspot.yaml"
@@ -58,11 +63,16 @@ diff -u "$CAT/manifests/hubspot.yaml.orig" "$CAT/manifests/hubspot.yaml"
 rm -f "$CAT/manifests/hubspot.yaml.orig"
 
 step "guardrails apply --auto-approve   (access revoked: group membership removed, SCIM user deactivated)"
-$GR apply -C "$CAT" --now "$NOW" --auto-approve || fail "revoking apply failed"
+run apply --auto-approve || fail "revoking apply failed"
+grep -q "done: - hubspot identity-center: remove alice@example.com from saas-hubspot" "$LOG" \
+  || fail "alice should have lost HubSpot"
 
 step "audit log ($CAT/.guardrails/audit.jsonl), last 3 lines"
 tail -n 3 "$CAT/.guardrails/audit.jsonl"
-grep -q "$HUBSPOT_SCIM_TOKEN" "$CAT/.guardrails/audit.jsonl" "$WORK/plan.json" && fail "token leaked"
+for token in "${TOKENS[@]}"; do
+  grep -qF "$token" "$LOG" "$WORK/plan.json" "$CAT/.guardrails/audit.jsonl" && fail "a SCIM token leaked"
+done
+echo "(no SCIM token in the output, the plan file or the audit log)"
 
 step "stopping the sandbox"
 kill "$SANDBOX_PID"; wait "$SANDBOX_PID"; SANDBOX_PID=
