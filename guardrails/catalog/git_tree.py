@@ -4,19 +4,29 @@
 call per folder, so `--policies-ref main` judges a pull request by the policies,
 policy data and exceptions of `main` however the pull request edits them.
 `changes_since` answers `--changed-since REF`: which manifests were added, modified,
-renamed or deleted since the merge-base with REF.
+renamed or deleted since the merge-base with REF; `report_changes` narrows a
+whole-catalog check to them (and to neighbours they break) and names the planned
+removals.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import subprocess
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from guardrails.catalog.tree import display_path
 from guardrails.config import Config
 from guardrails.errors import GuardrailsError
+from guardrails.findings import Outcome
+
+if TYPE_CHECKING:
+    from guardrails.catalog.model import Manifest
+    from guardrails.check import Checked
 
 _BLOB_MODES = ("100644", "100755")  # regular files; symlinks and submodules are skipped
 
@@ -184,6 +194,9 @@ class Changes:
     """Catalog-relative paths added, modified or renamed (untracked files included)."""
     deleted: tuple[str, ...]
     """Catalog-relative paths deleted (or renamed out of the manifests folder)."""
+    names_before: Mapping[str, str | None] = dataclasses.field(default_factory=dict)
+    """`metadata.name` at the merge-base of each deleted, modified or renamed manifest
+    (keyed by its path now, or its deleted path); None when it did not parse there."""
 
 
 def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) -> Changes:
@@ -206,6 +219,7 @@ def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) 
 
     changed: set[str] = set()
     deleted: set[str] = set()
+    was: dict[str, str] = {}  # catalog-relative path now (or deleted) -> repo path at base
     raw = git(
         checkout.toplevel,
         "diff",
@@ -224,10 +238,13 @@ def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) 
         if status[0] in "RC":
             old, new = fields[i + 1], fields[i + 2]
             i += 3
-            if status[0] == "R" and inside(old) and not inside(new):
-                deleted.add(inside(old) or old)
-            if inside(new):
-                changed.add(inside(new) or new)
+            old_local, new_local = inside(old), inside(new)
+            if status[0] == "R" and old_local and not new_local:
+                deleted.add(old_local)
+                was[old_local] = old
+            if new_local:
+                changed.add(new_local)
+                was[new_local] = old
             continue
         path = fields[i + 1]
         i += 2
@@ -235,6 +252,8 @@ def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) 
         if local is None:
             continue
         (deleted if status[0] == "D" else changed).add(local)
+        if status[0] != "A":
+            was[local] = path
     untracked = git(
         checkout.toplevel, "ls-files", "-z", "--others", "--exclude-standard", "--", scope
     ).split(b"\0")
@@ -242,7 +261,111 @@ def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) 
         local = inside(item.decode("utf-8", "surrogateescape")) if item else None
         if local is not None:
             changed.add(local)
-    return Changes(base, tuple(sorted(changed)), tuple(sorted(deleted - changed)))
+    deleted -= changed
+    return Changes(
+        base,
+        tuple(sorted(changed)),
+        tuple(sorted(deleted)),
+        _names_at(checkout.toplevel, base, was),
+    )
+
+
+def _names_at(toplevel: Path, commit: str, was: Mapping[str, str]) -> dict[str, str | None]:
+    """`metadata.name` of each file at `commit`, read in one `git cat-file --batch` call."""
+    from guardrails.catalog.safe_yaml import LoadError, load_bytes
+
+    if not was:
+        return {}
+    keys = sorted(was)
+    request = "".join(f"{commit}:{was[key]}\n" for key in keys).encode("utf-8", "surrogateescape")
+    out = git(toplevel, "cat-file", "--batch", stdin=request)
+    names: dict[str, str | None] = {}
+    offset = 0
+    for key in keys:
+        header_end = out.index(b"\n", offset)
+        header = out[offset:header_end].split()
+        offset = header_end + 1
+        if len(header) != 3:  # "<spec> missing": nothing to name
+            names[key] = None
+            continue
+        end = offset + int(header[2])
+        content, offset = out[offset:end], end + 1
+        try:
+            document = load_bytes(content).value
+        except LoadError:
+            names[key] = None
+            continue
+        metadata = document.get("metadata") if isinstance(document, Mapping) else None
+        name = metadata.get("name") if isinstance(metadata, Mapping) else None
+        names[key] = name if isinstance(name, str) and name else None
+    return names
+
+
+def _integrates_with(manifest: Manifest, names: AbstractSet[str]) -> bool:
+    """Whether `manifest` declares an integration with one of the tools `names`."""
+    spec = manifest.document.get("spec")
+    integrations = spec.get("integrations") if isinstance(spec, Mapping) else None
+    if not isinstance(integrations, list):
+        return False
+    return any(isinstance(item, Mapping) and item.get("tool") in names for item in integrations)
+
+
+def report_changes(
+    checked: Checked, changes: Changes, root: Path, selected: frozenset[str] | None = None
+) -> tuple[Checked, tuple[str, ...]]:
+    """Narrow a whole-catalog check to what `--changed-since` reports; the planned removals.
+
+    Reported: the changed manifests (within `selected`, the files named on the command
+    line, if any), plus any unchanged manifest that integrates with a changed or deleted
+    tool and now has a blocking finding on those integrations, so a change cannot
+    break its neighbours unseen (deleting `salesforce` while `hubspot` sends it data).
+    A deleted file is a planned removal unless its tool lives on in another file (a
+    rename). Exception findings stay when they concern a reported manifest.
+    """
+    from guardrails.catalog.tree import display_path
+    from guardrails.decide import summarize
+
+    catalog, outcome = checked.catalog, checked.outcome
+    changed = frozenset(display_path(root / path) for path in changes.changed)
+    if selected is not None:
+        changed &= selected
+    name_of = {manifest.file: manifest.name for manifest in catalog.manifests}
+    names_now = set(name_of.values())
+    touched = {name_of[file] for file in changed if file in name_of}
+    touched |= {name for name in changes.names_before.values() if name}
+    neighbours = {
+        manifest.file
+        for manifest in catalog.manifests
+        if manifest.file not in changed
+        and (selected is None or manifest.file in selected)
+        and _integrates_with(manifest, touched)
+    }
+    broken = {
+        finding.file
+        for finding in outcome.findings
+        if finding.file in neighbours
+        and finding.blocking
+        and finding.path.startswith("spec.integrations")
+    }
+    reported = changed | broken
+    reported_names = {name_of[file] for file in reported if file in name_of}
+    exception_tools = {exc.file: set(exc.manifests) for exc in catalog.exceptions}
+    findings = tuple(
+        finding
+        for finding in outcome.findings
+        if finding.file in reported
+        or (finding.file in exception_tools and reported_names & exception_tools[finding.file])
+    )
+    files = [file for file in catalog.files if file in reported]
+    narrowed = dataclasses.replace(
+        checked, outcome=Outcome(findings, summarize(files, findings)), reported=reported
+    )
+    removed = tuple(
+        display_path(root / path)
+        for path in changes.deleted
+        if changes.names_before.get(path) not in names_now
+    )
+    return narrowed, removed
 
 
 def config_at(tree: GitTree) -> Config:

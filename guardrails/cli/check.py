@@ -129,15 +129,12 @@ def check(
         config = config_at(policy_tree)
     else:
         config = load_config(root)
-    removed: tuple[str, ...] = ()
+    changes = None
     if changed_since is not None:
         from guardrails.catalog.git_tree import changes_since
         from guardrails.catalog.tree import YAML_SUFFIXES
 
         changes = changes_since(root, changed_since, config.manifests, YAML_SUFFIXES)
-        changed = frozenset(display_path(root / p) for p in changes.changed)
-        only = changed if only is None else only & changed
-        removed = tuple(display_path(root / p) for p in changes.deleted)
     checked = run_check(
         tree,
         config,
@@ -147,8 +144,14 @@ def check(
         ),
         policy_tree=policy_tree,
         extra=extra,
-        only=only,
+        only=only if changes is None else None,  # --changed-since narrows it below
     )
+    removed: tuple[str, ...] = ()
+    if changes is not None:
+        from guardrails.catalog.git_tree import report_changes
+
+        checked, removed = report_changes(checked, changes, root, only)
+        only = checked.reported
     reported = tuple(
         ReportedManifest(m.name, m.file)
         for m in checked.catalog.manifests

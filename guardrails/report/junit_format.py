@@ -9,6 +9,7 @@ warning in `<system-out>`. Files that are not manifests (an exception file with 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from xml.etree import ElementTree as ET
 
@@ -16,6 +17,18 @@ from guardrails.findings import Finding
 from guardrails.report import Report
 
 EVALUATED_CATEGORIES = ("security", "residency", "standards", "cost", "access", "schema")
+# Characters XML 1.0 cannot carry at all, even escaped (a YAML "\x01" can put one in a
+# message): shown as U+FFFD so the report still parses.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Replace characters XML cannot hold in every text and attribute under `root`."""
+    for element in root.iter():
+        if element.text:
+            element.text = _NOT_XML.sub("\ufffd", element.text)
+        for key, value in element.attrib.items():
+            element.attrib[key] = _NOT_XML.sub("\ufffd", value)
 
 
 def _describe(finding: Finding) -> str:
@@ -113,5 +126,6 @@ def render(report: Report) -> str:
     suite.attrib.update(attributes)
     root = ET.Element("testsuites", {"name": "guardrails", **attributes})
     root.append(suite)
+    _xml_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"

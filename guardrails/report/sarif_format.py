@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
+from urllib.parse import quote
 
 from guardrails import __version__
 from guardrails.findings import Finding, Rule
@@ -28,6 +30,19 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 def help_uri(rule_id: str) -> str:
     """Where a rule is explained: its anchor in docs/rules.md."""
     return f"{RULES_DOC}#{rule_id.lower()}"
+
+
+def artifact_uri(file: str) -> str:
+    """A report path as a SARIF artifact URI: percent-encoded, relative to the checkout.
+
+    Reports name files relative to the working directory (the repository root in CI),
+    which is what code scanning resolves; a file outside it is an absolute `file:` URI.
+    """
+    if PureWindowsPath(file).is_absolute() and not file.startswith("/"):
+        return PureWindowsPath(file).as_uri()
+    if file.startswith("/"):
+        return PurePosixPath(file).as_uri()
+    return quote(file, safe="/")
 
 
 def _rule_descriptor(rule: Rule) -> dict[str, Any]:
@@ -85,7 +100,7 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": finding.file},
+                    "artifactLocation": {"uri": artifact_uri(finding.file)},
                     "region": {"startLine": finding.line, "startColumn": finding.column},
                 },
                 "logicalLocations": [
@@ -109,7 +124,7 @@ def _result(finding: Finding, index: int) -> dict[str, Any]:
                 "status": "accepted",
                 "justification": exc.justification,
                 "location": {
-                    "physicalLocation": {"artifactLocation": {"uri": exc.file}},
+                    "physicalLocation": {"artifactLocation": {"uri": artifact_uri(exc.file)}},
                 },
                 "properties": {
                     "exception": exc.name,

@@ -10,9 +10,11 @@ import shutil
 from pathlib import Path
 
 from tests.ci.conftest import commit_all, git
+from tests.ci.test_formats import sarif_schema_errors
 from tests.conftest import EXAMPLES, NOW, guardrails
 
 BAD = EXAMPLES / "bad" / "manifests"
+EMPTY_SUMMARY = {"manifests": 0, "passed": 0, "failed": 0, "warned": 0, "excepted": 0}
 
 
 def reported(repo: Path, *args: str) -> tuple[int, set[str], dict[str, object]]:
@@ -69,8 +71,62 @@ def test_deleted_manifest_is_a_planned_removal_not_a_failure(repo: Path) -> None
     assert "manifests/slack.yaml was deleted" in markdown.stdout
     sarif = guardrails("check", "--changed-since", "main", "--now", NOW, "-f", "sarif")
     assert sarif.json()["runs"][0]["properties"]["plannedRemovals"] == ["manifests/slack.yaml"]
+    assert sarif_schema_errors(sarif.json()) == []
     github = guardrails("check", "--changed-since", "main", "--now", NOW, "-f", "github")
     assert "::notice file=manifests/slack.yaml,title=Planned removal::" in github.stdout
+
+
+def test_deletion_not_yet_committed_is_a_planned_removal(repo: Path) -> None:
+    (repo / "manifests" / "slack.yaml").unlink()  # `rm`, not `git rm`: nothing staged
+    run = guardrails("check", "--changed-since", "main", "--now", NOW)
+    assert run.exit_code == 0, run.stdout
+    assert run.stdout.splitlines()[-1] == (
+        "note: manifests/slack.yaml was deleted: planned removal (apply revokes its access)"
+    )
+
+
+def test_file_moved_without_git_is_a_rename_not_a_removal(repo: Path) -> None:
+    # `mv` leaves git a deleted file and an untracked one; the tool itself lives on.
+    (repo / "manifests" / "zoom.yaml").rename(repo / "manifests" / "zoom-webinars.yaml")
+    run = guardrails("check", "--changed-since", "main", "--now", NOW, "-f", "github")
+    assert run.exit_code == 0, run.stdout
+    assert "Planned removal" not in run.stdout
+    assert run.stdout.splitlines()[-1].startswith("guardrails: 1 manifests: 1 passed")
+
+
+def test_tool_renamed_inside_its_file_blocks_the_tools_that_integrate_with_it(
+    repo: Path,
+) -> None:
+    path = repo / "manifests" / "salesforce.yaml"
+    path.write_text(path.read_text().replace("name: salesforce", "name: salesforce-crm"))
+    commit_all(repo, "rename the tool")
+    run = guardrails("check", "--changed-since", "main", "--now", NOW, "-f", "json")
+    assert run.exit_code == 1
+    blocking = {(f["rule"], f["file"]) for f in run.json()["findings"] if f["blocking"]}
+    assert blocking == {("STD-INTEGRATION-UNKNOWN", "manifests/hubspot.yaml")}
+    assert "planned removal" not in run.stdout
+
+
+def test_deleting_a_tool_others_send_data_to_blocks_them(repo: Path) -> None:
+    # Unchanged manifests are reported when the change breaks their integrations, so a
+    # pull request cannot leave main with a dangling data flow.
+    git(repo, "rm", "-q", "manifests/salesforce.yaml")
+    commit_all(repo, "retire salesforce")
+    run = guardrails("check", "--changed-since", "main", "--now", NOW)
+    assert run.exit_code == 1
+    hubspot = (repo / "manifests" / "hubspot.yaml").read_text().splitlines()
+    line = hubspot.index("    - tool: salesforce") + 1
+    assert f"manifests/hubspot.yaml:{line}:13: error: STD-INTEGRATION-UNKNOWN" in run.stdout
+    assert "1 manifest: 0 passed, 1 failed" in run.stdout
+    assert "note: manifests/salesforce.yaml was deleted: planned removal" in run.stdout
+
+
+def test_neighbours_left_intact_by_a_change_are_not_reported(repo: Path) -> None:
+    # salesforce and zoom integrate with hubspot; editing hubspot does not break them.
+    path = repo / "manifests" / "hubspot.yaml"
+    path.write_text(path.read_text().replace("purpose: ", "purpose: Nurture emails. "))
+    commit_all(repo, "reword the purpose")
+    assert reported(repo) == (0, set(), {**EMPTY_SUMMARY, "manifests": 1, "passed": 1})
 
 
 def test_uncommitted_and_untracked_changes_count(repo: Path) -> None:

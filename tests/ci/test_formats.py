@@ -47,16 +47,30 @@ def sarif(catalog: str) -> dict[str, Any]:
     return document
 
 
-@pytest.mark.parametrize("catalog", ["examples", "examples/bad"])
-def test_sarif_is_valid_against_the_official_schema(catalog: str) -> None:
+def sarif_schema_errors(document: Any) -> list[str]:
+    """Where `document` breaks the official SARIF 2.1.0 schema (empty when valid)."""
     if not SARIF_SCHEMA.is_file():
         pytest.fail(f"{SARIF_SCHEMA} is missing: CI checks out ../shared beside the repo")
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    # This copy keeps the log's own shape in definitions/Root and has nothing at the
+    # top level, so validating against the file as-is would accept anything.
+    if "Root" in schema.get("definitions", {}) and "properties" not in schema:
+        schema = {**schema, "$ref": "#/definitions/Root"}
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
-    errors = [
-        f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(sarif(catalog))
-    ]
-    assert errors == []
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+@pytest.mark.parametrize("catalog", ["examples", "examples/bad"])
+def test_sarif_is_valid_against_the_official_schema(catalog: str) -> None:
+    assert sarif_schema_errors(sarif(catalog)) == []
+
+
+def test_the_schema_check_catches_a_broken_sarif_log() -> None:
+    document = sarif("examples/bad")
+    result = document["runs"][0]["results"][0]
+    result["locations"][0]["physicalLocation"]["region"]["startLine"] = 0
+    result["level"] = "fatal"
+    assert len(sarif_schema_errors(document)) >= 2
 
 
 def test_sarif_results_sit_at_the_exact_line_and_column() -> None:
@@ -249,3 +263,51 @@ def test_report_written_to_a_file(tmp_path: Path) -> None:
     run = guardrails("check", "examples", "--now", NOW, "-f", "sarif", "-o", target)
     assert run.exit_code == 0 and run.stdout == ""
     assert json.loads(target.read_text())["version"] == "2.1.0"
+
+
+# --- Hostile file names and contents ---------------------------------------
+
+
+@pytest.fixture
+def odd_catalog(catalog: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A catalog with a file name that needs URI escaping and a control character."""
+    hubspot = (catalog / "manifests" / "hubspot.yaml").read_text()
+    odd = hubspot.replace("name: hubspot", "name: odd-tool").replace(
+        "- tool: salesforce", '- tool: "sales\\x01force"'
+    )
+    (catalog / "manifests" / "odd tool.yaml").write_text(odd)
+    monkeypatch.chdir(catalog)
+    return catalog
+
+
+def test_sarif_uris_are_percent_encoded_and_still_valid(odd_catalog: Path) -> None:
+    run = guardrails("check", "--now", NOW, "-f", "sarif")
+    assert run.exit_code == 1, run.stderr
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in run.json()["runs"][0]["results"]
+    }
+    assert "manifests/odd%20tool.yaml" in uris
+    assert sarif_schema_errors(run.json()) == []
+
+
+def test_artifact_uri_outside_the_checkout_is_a_file_uri() -> None:
+    from guardrails.report.sarif_format import artifact_uri
+
+    assert artifact_uri("/srv/catalog/a b.yaml") == "file:///srv/catalog/a%20b.yaml"
+    assert artifact_uri("../catalog/x#1.yaml") == "../catalog/x%231.yaml"
+
+
+def test_junit_stays_parseable_with_control_characters_in_a_finding(odd_catalog: Path) -> None:
+    run = guardrails("check", "--now", NOW, "-f", "junit")
+    assert run.exit_code == 1, run.stderr
+    suite = ET.fromstring(run.stdout).find("testsuite")
+    assert suite is not None
+    [case] = [
+        c
+        for c in suite.findall("testcase")
+        if c.get("classname") == "manifests/odd tool.yaml"
+        and c.get("name", "").startswith("STD-INTEGRATION-UNKNOWN")
+    ]
+    failure = case.find("failure")
+    assert failure is not None and "sales\ufffdforce" in failure.get("message", "")
