@@ -153,9 +153,10 @@ def apply(
                 f"  done: {change.sign} {change.tool} {change.provider}: {change.describe()}"
             )
         if applied.failed is not None:
+            tool = applied.failed.tool
             click.echo(
-                f"guardrails: error: {applied.failed.tool}: {applied.failed.describe()}: "
-                f"{applied.error}",
+                f"guardrails: error: {tool}: {applied.failed.describe()}: "
+                f"{applied.error.removeprefix(f'{tool}: ')}",
                 err=True,
             )
             click.echo(

@@ -134,15 +134,11 @@ class Provisioner:
             self.scim[tool.tool] = endpoint
             scim_state = endpoint.read()
             snapshots[tool.tool] = scim_state.snapshot()
-            if not scim_state.group_managed:
-                notices.append(
-                    Notice(
-                        tool.tool, "SCIM group exists but guardrails did not create it: left alone"
-                    )
-                )
             people, problems = directory.people(tool)
             notices += [Notice(tool.tool, p) for p in problems]
-            changes += endpoint.changes(people)
+            scim_changes, scim_notices = endpoint.changes(people)
+            changes += scim_changes
+            notices += scim_notices
         changes.sort(key=lambda c: c.tool)  # stable: each tool's order is kept
         digest = fingerprint(
             [asdict(t) for t in wanted.tools],

@@ -18,7 +18,7 @@ from typing import Any
 
 from guardrails.errors import GuardrailsError
 from guardrails.provision.calls import CallCounter
-from guardrails.provision.model import Change, ToolAccess, group_name
+from guardrails.provision.model import Change, Notice, ToolAccess, group_name
 
 PROVIDER = "scim"
 MARK = "saas-guardrails:"
@@ -166,19 +166,35 @@ class ScimTool:
         self.group_id = group_id
         return self.state
 
-    def changes(self, people: frozenset[str]) -> list[Change]:
-        """Create or reactivate who should have access, deactivate who should not."""
+    def changes(self, people: frozenset[str]) -> tuple[list[Change], list[Notice]]:
+        """Create or reactivate who should have access, deactivate who should not.
+
+        A deactivated account guardrails did not create is reported, not reactivated:
+        someone else switched it off, and only guardrails' own resources are changed."""
         state = self.state
         if state is None:
             raise RuntimeError("read() first")
         name = group_name(self.tool)
         changes = []
+        notices = []
         for person in sorted(people):
             user = state.users.get(person)
             if user is None:
                 changes.append(Change(PROVIDER, self.tool, "create-user", person))
-            elif not user.active:
+            elif not user.active and user.managed:
                 changes.append(Change(PROVIDER, self.tool, "reactivate-user", person))
+            elif not user.active:
+                notices.append(
+                    Notice(
+                        self.tool,
+                        f"SCIM user {person} is deactivated and guardrails did not create "
+                        "it: left alone",
+                    )
+                )
+        if not state.group_managed:
+            notices.append(
+                Notice(self.tool, "SCIM group exists but guardrails did not create it: left alone")
+            )
         if state.group_id is None:
             changes.append(Change(PROVIDER, self.tool, "create-group", name))
         if state.group_managed:
@@ -193,7 +209,7 @@ class ScimTool:
         for person, user in sorted(state.users.items()):
             if person not in people and user.managed and user.active:
                 changes.append(Change(PROVIDER, self.tool, "deactivate-user", person))
-        return changes
+        return changes, notices
 
     def apply(self, change: Change, display_names: Mapping[str, str]) -> None:
         """Carry out one change."""

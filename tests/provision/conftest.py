@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,12 +38,14 @@ class Faults:
     """The HTTP status answered."""
     error: str = "InternalServerException"
     """AWS error code in the body."""
+    after: bool = False
+    """True: the server carries the write out, then the answer is lost (a 5xx instead)."""
     seen: dict[str, int] = field(default_factory=lambda: {"aws": 0, "scim": 0})
     injected: int = 0
     """Failures answered so far."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail_write(self, service: str, first: int, times: int = 1, **kw: str) -> None:
+    def fail_write(self, service: str, first: int, times: int = 1, **kw: str | bool) -> None:
         """Fail write requests first .. first+times-1 of `service`."""
         self.service, self.first, self.times = service, first, times
         for key, value in kw.items():
@@ -63,6 +65,9 @@ class Faults:
                     number = self.seen[service]
                 if service == self.service and self.first <= number < self.first + self.times:
                     self.injected += 1
+                    if self.after:
+                        answer = app(environ, lambda *_: None)
+                        b"".join(answer)  # the server has done the write
                     if service == "aws":
                         body = {"__type": self.error, "message": "injected failure"}
                         kind = "application/x-amz-json-1.1"
@@ -111,6 +116,11 @@ class World:
         found = self.store.list_groups(IdentityStoreId=self.state.identity_store_id)["Groups"]
         return {g["DisplayName"]: g for g in found}
 
+    def store_groups(self) -> list[str]:
+        """Names of every Identity Store group, duplicates kept."""
+        found = self.store.list_groups(IdentityStoreId=self.state.identity_store_id)["Groups"]
+        return [g["DisplayName"] for g in found]
+
     def members(self, group: str) -> set[str]:
         """Emails of an Identity Store group's members."""
         store, sid = self.store, self.state.identity_store_id
@@ -151,6 +161,3 @@ def writes(result: Result) -> int:
     """The write count `--stats` printed."""
     line = [x for x in result.output.splitlines() if x.startswith("total:")][-1]
     return int(line.split(",")[1].split()[0])
-
-
-Check = Callable[[Result], None]

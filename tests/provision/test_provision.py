@@ -422,3 +422,55 @@ def test_no_progress_bar_when_output_is_not_a_terminal(world: World) -> None:
     assert code == 0, stdout + stderr
     assert stdout.count("  done: ") >= PROGRESS_FROM
     assert "Applying" not in stdout + stderr and "%" not in stdout + stderr
+
+
+def test_a_write_done_but_its_answer_lost_then_reapply_converges(world: World) -> None:
+    # CreateGroup saas-hubspot is carried out by moto, but both attempts answer 500:
+    # the retry finds the name taken, the run stops; the next apply adopts nothing it
+    # did not mark, and finds its own marked group.
+    world.faults.fail_write("aws", 1, times=2, after=True)
+    failed = world.run("apply", "--auto-approve")
+    assert failed.exit_code == 2, failed.output
+    assert world.faults.injected == 2
+    assert "Applied 0 of " in failed.output
+    resumed = world.run("apply", "--auto-approve")
+    assert resumed.exit_code == 0, resumed.output
+    assert "create group saas-hubspot" not in resumed.output.split("scim")[0]
+    assert [g for g in world.store_groups() if g == "saas-hubspot"] == ["saas-hubspot"]
+    assert len(world.members("saas-hubspot")) == 4
+    assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
+
+
+def test_scim_failure_half_way_then_reapply_converges(world: World) -> None:
+    # the 3rd SCIM write (create user dan) is carried out, then both attempts answer 500
+    world.faults.fail_write("scim", 3, times=2, status="500 Internal Server Error", after=True)
+    failed = world.run("apply", "--auto-approve")
+    assert failed.exit_code == 2, failed.output
+    assert "error: hubspot: create user dan@example.com: scim http://" in failed.output
+    resumed = world.run("apply", "--auto-approve")
+    assert resumed.exit_code == 0, resumed.output
+    assert "create user dan@example.com" not in resumed.output
+    expected = {"alice@example.com", "jane.doe@example.com", "carol@example.com", "dan@example.com"}
+    assert world.scim_users("hubspot") == dict.fromkeys(expected, True)
+    assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
+
+
+def test_a_deactivated_scim_user_guardrails_did_not_create_is_left_alone(world: World) -> None:
+    import httpx2
+
+    url = f"{world.state.scim_url}/hubspot/v2/Users"
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "carol@example.com",
+        "active": False,
+    }
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx2.post(url, json=body, headers=headers).status_code == 201
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert (
+        "! hubspot: SCIM user carol@example.com is deactivated and guardrails did not create "
+        "it: left alone" in applied.output
+    )
+    assert world.scim_users("hubspot")["carol@example.com"] is False
+    assert world.scim_users("hubspot")["dan@example.com"] is True
