@@ -1,17 +1,18 @@
-# Helpers shared by the guardrails policy packages. Plain Rego v1: runs on OPA,
-# regorus and rego-cpp alike; never reads the clock (the date is input.now).
+# Helpers shared by the guardrails policy packages.
+#
+# Plain Rego v1 in the subset OPA, regorus and rego-cpp agree on: no wall clock (the
+# date is input.now), no rego.metadata, no engine-specific built-ins, no `(?i)` regex
+# flag, and sprintf only ever formats raw input or data values and numbers (rego-cpp
+# mis-quotes strings built by concat/lower/... inside sprintf): messages that need a
+# computed string are assembled with concat instead.
+#
+# Speed: every rule walks the catalog once (`some name, m in input.manifests`) and looks
+# other tools up by key (`input.manifests[name]`), never by scanning an array, so a
+# 10,000-tool catalog costs milliseconds per rule. Lists from the policy data that are
+# searched per manifest are turned into sets once, here or at the top of a package.
 package guardrails.lib
 
 import rego.v1
-
-# spec.<path...> of a manifest, or a default when absent.
-spec(m, path, default_value) := object.get(m, array.concat(["spec"], path), default_value)
-
-classification(m) := spec(m, ["data", "classification"], "internal")
-
-personal_categories(m) := {c | some c in spec(m, ["data", "categories"], []); startswith(c, "personal.")}
-
-has_personal_data(m) if count(personal_categories(m)) > 0
 
 # The date `days` after input.now, as YYYY-MM-DD (ISO dates compare as strings).
 date_after(days) := time.format([
@@ -20,4 +21,51 @@ date_after(days) := time.format([
 ])
 
 # Number of people who would use the tool: seats or listed users, whichever is larger.
-user_count(m) := max({spec(m, ["cost", "seats"], 0), count(spec(m, ["access", "users"], []))})
+user_count(m) := max({object.get(m.spec, ["cost", "seats"], 0), count(object.get(m.spec, ["access", "users"], []))})
+
+# The lower-cased domain of an email address.
+email_domain(email) := lower(substring(email, indexof(email, "@") + 1, -1))
+
+# Every manifest by name, schema-valid (input.manifests) or not (input.invalid).
+every_manifest[name] := m if some name, m in input.manifests
+
+every_manifest[name] := m if some name, m in input.invalid
+
+# --- Regex screens -------------------------------------------------------------
+#
+# Some checks look at every string of a manifest (secrets) or at every email (free-mail
+# accounts). Doing that value by value costs microseconds each, seconds per 10,000
+# manifests. Instead the catalog is turned into JSON text once, in blocks of
+# `block_size` manifests, and a rule asks `screened(pattern)` (or `screened_lower`, on
+# lower-cased text) for the names of the manifests whose JSON text matches: one regex
+# per block, then one per manifest of a block that matched. The rule then checks those
+# few manifests exactly. A screen may match more than the exact check, never less:
+# write screen patterns that match the JSON text of whatever the exact check finds.
+block_size := 100
+
+sorted_names := sort([name | every_manifest[name]])
+
+text_blocks := [block |
+	count(sorted_names) > 0
+	some i in numbers.range(0, ceil(count(sorted_names) / block_size) - 1)
+	start := i * block_size
+	names := array.slice(sorted_names, start, start + block_size)
+	text := json.marshal([m | some name in names; m := every_manifest[name]])
+	block := {"names": names, "text": text, "lower": lower(text)}
+]
+
+# Names of the manifests whose JSON text matches `pattern`.
+screened(pattern) := {name |
+	some block in text_blocks
+	regex.match(pattern, block.text)
+	some name in block.names
+	regex.match(pattern, json.marshal(every_manifest[name]))
+}
+
+# Names of the manifests whose lower-cased JSON text matches `pattern`.
+screened_lower(pattern) := {name |
+	some block in text_blocks
+	regex.match(pattern, block.lower)
+	some name in block.names
+	regex.match(pattern, lower(json.marshal(every_manifest[name])))
+}

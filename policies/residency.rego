@@ -1,4 +1,6 @@
-# Residency rules: where personal data may live, and the processing agreement it needs.
+# Residency rules: where personal data may live (by classification and by data
+# category), the processing agreement it needs, how long it may be kept, and the
+# special categories of data that marketing tools may not hold at all.
 package guardrails.policies.residency
 
 import data.guardrails.lib
@@ -6,31 +8,79 @@ import rego.v1
 
 settings := data.guardrails.residency
 
-allowed(m) := places if {
-	places := settings.personal_data.by_classification[lib.classification(m)]
-} else := settings.personal_data.allowed
+# Jurisdictions allowed for personal data of each classification: the
+# classification's own list if the policy data has one, the default list otherwise.
+allowed_places[classification] := places if {
+	some classification in ["public", "internal", "confidential", "restricted"]
+	places := object.get(settings.personal_data.by_classification, classification, settings.personal_data.allowed)
+}
 
+# RES-PERSONAL-DATA-LOCATION
 violation contains v if {
 	some name, m in input.manifests
-	lib.has_personal_data(m)
+	places := allowed_places[m.spec.data.classification]
 	some i, place in m.spec.data.residency
-	not place in allowed(m)
+	not place in places
+	categories := {c | some c in m.spec.data.categories; startswith(c, "personal.")}
+	count(categories) > 0
 	v := {
 		"rule": "RES-PERSONAL-DATA-LOCATION", "manifest": name,
 		"path": ["spec", "data", "residency", i],
-		"message": sprintf("personal data (%s) may not be stored in '%s'; allowed for %s data: %s", [
-			concat(", ", sort(lib.personal_categories(m))), place,
-			lib.classification(m), concat(", ", allowed(m)),
+		"message": concat("", [
+			"personal data (", concat(", ", sort(categories)), ") may not be stored in '", place,
+			"'; allowed for ", m.spec.data.classification, " data: ", concat(", ", places),
 		]),
 	}
 }
 
+# RES-DPA-REQUIRED
 violation contains v if {
 	some name, m in input.manifests
-	lib.has_personal_data(m)
-	not lib.spec(m, ["vendor", "dpa_signed"], false) == true
+	not m.spec.vendor.dpa_signed == true
+	some category in m.spec.data.categories
+	startswith(category, "personal.")
 	v := {
 		"rule": "RES-DPA-REQUIRED", "manifest": name, "path": ["spec", "vendor", "dpa_signed"],
 		"message": "personal data is processed but no data processing agreement is signed",
+	}
+}
+
+# RES-CATEGORY-LOCATION
+violation contains v if {
+	some name, m in input.manifests
+	some category in m.spec.data.categories
+	places := settings.by_category[category]
+	some i, place in m.spec.data.residency
+	not place in places
+	v := {
+		"rule": "RES-CATEGORY-LOCATION", "manifest": name,
+		"path": ["spec", "data", "residency", i],
+		"message": concat("", [
+			category, " data may only be stored in ", concat(", ", places), ", not in '", place, "'",
+		]),
+	}
+}
+
+# RES-RETENTION-MAX
+violation contains v if {
+	some name, m in input.manifests
+	days := m.spec.data.retention_days
+	some category in m.spec.data.categories
+	limit := settings.retention.max_days[category]
+	days > limit
+	v := {
+		"rule": "RES-RETENTION-MAX", "manifest": name, "path": ["spec", "data", "retention_days"],
+		"message": sprintf("%s data may be kept at most %d days, not %d", [category, limit, days]),
+	}
+}
+
+# RES-RESTRICTED-DATA
+violation contains v if {
+	some name, m in input.manifests
+	some i, category in m.spec.data.categories
+	reason := settings.restricted_categories[category]
+	v := {
+		"rule": "RES-RESTRICTED-DATA", "manifest": name, "path": ["spec", "data", "categories", i],
+		"message": sprintf("%s may not be held by a marketing tool: %s", [category, reason]),
 	}
 }

@@ -1,14 +1,46 @@
-# Standards rules: integrations, personal-data flows, standard tools.
+# Standards rules: an accountable owner and a known team, integrations that target
+# reviewed tools, personal-data flows only to tools that may hold the data, and
+# vendor consolidation on the standard tools.
 package guardrails.policies.standards
 
 import data.guardrails.lib
 import rego.v1
 
+settings := data.guardrails.standards
+
+known_teams := {t | some t in settings.teams}
+
+shared_mailboxes := {b | some b in settings.shared_mailboxes}
+
+# STD-OWNER-TEAM: the team is one the organisation knows (when it lists them) ...
+violation contains v if {
+	count(known_teams) > 0
+	some name, m in input.manifests
+	not known_teams[m.metadata.team]
+	v := {
+		"rule": "STD-OWNER-TEAM", "manifest": name, "path": ["metadata", "team"],
+		"message": sprintf("team %s is not a known team (standards.teams in the policy data)", [m.metadata.team]),
+	}
+}
+
+# ... and the owner is a person, not a shared mailbox.
 violation contains v if {
 	some name, m in input.manifests
-	some i, flow in lib.spec(m, ["integrations"], [])
-	not flow.tool in input.names
-	not object.get(flow, "external", false) == true
+	mailbox := lower(substring(m.metadata.owner, 0, indexof(m.metadata.owner, "@")))
+	shared_mailboxes[mailbox]
+	v := {
+		"rule": "STD-OWNER-TEAM", "manifest": name, "path": ["metadata", "owner"],
+		"message": sprintf("owner %s is a shared mailbox, not an accountable person", [m.metadata.owner]),
+	}
+}
+
+# STD-INTEGRATION-UNKNOWN
+violation contains v if {
+	some name, m in input.manifests
+	some i, flow in m.spec.integrations
+	not input.manifests[flow.tool]
+	not input.invalid[flow.tool]
+	not flow.external == true
 	v := {
 		"rule": "STD-INTEGRATION-UNKNOWN", "manifest": name,
 		"path": ["spec", "integrations", i, "tool"],
@@ -16,39 +48,54 @@ violation contains v if {
 	}
 }
 
-# Which side receives the data of a flow: the other tool, this one, or both.
-receivers(name, flow) := {flow.tool} if {
-	flow.direction == "outbound"
-} else := {name} if {
-	flow.direction == "inbound"
-} else := {name, flow.tool}
+# STD-PERSONAL-DATA-FLOW: the receiving side of a flow (the other tool for outbound
+# and bidirectional flows, this one for inbound and bidirectional) must declare each
+# personal category that flows, and not be public. Written as one rule per side with
+# the cheap, usually false, test first: most flows are fine.
+violation contains v if {
+	some name, m in input.manifests
+	some i, flow in m.spec.integrations
+	flow.direction != "inbound"
+	target := input.manifests[flow.tool]
+	not flow.external == true
+	some j, category in flow.data
+	startswith(category, "personal.")
+	not holds(target, category)
+	v := flow_violation(name, i, j, category, flow.tool, target)
+}
 
 violation contains v if {
 	some name, m in input.manifests
-	some i, flow in lib.spec(m, ["integrations"], [])
-	not object.get(flow, "external", false) == true
-	some j, category in object.get(flow, "data", [])
+	some i, flow in m.spec.integrations
+	flow.direction != "outbound"
+	not flow.external == true
+	some j, category in flow.data
 	startswith(category, "personal.")
-	some receiver in receivers(name, flow)
-	target := input.manifests[receiver]
-	problem := flow_problem(target, category)
-	v := {
-		"rule": "STD-PERSONAL-DATA-FLOW", "manifest": name,
-		"path": ["spec", "integrations", i, "data", j],
-		"message": sprintf("%s flows to %s, %s", [category, receiver, problem]),
-	}
+	not holds(m, category)
+	v := flow_violation(name, i, j, category, name, m)
 }
 
-flow_problem(target, category) := "whose classification is public" if {
-	lib.classification(target) == "public"
-} else := "whose manifest does not declare that category" if {
-	not category in lib.spec(target, ["data", "categories"], [])
+# A tool may hold a category it declares, unless its classification is public.
+holds(target, category) if {
+	category in target.spec.data.categories
+	target.spec.data.classification != "public"
 }
 
+flow_violation(name, i, j, category, receiver, target) := {
+	"rule": "STD-PERSONAL-DATA-FLOW", "manifest": name,
+	"path": ["spec", "integrations", i, "data", j],
+	"message": concat("", [category, " flows to ", receiver, ", ", flow_problem(target)]),
+}
+
+flow_problem(target) := "whose classification is public" if {
+	target.spec.data.classification == "public"
+} else := "whose manifest does not declare that category"
+
+# STD-STANDARD-TOOL
 violation contains v if {
 	some name, m in input.manifests
 	some i, capability in m.spec.capabilities
-	standard := data.guardrails.standards.tools[capability]
+	standard := settings.tools[capability]
 	standard != name
 	v := {
 		"rule": "STD-STANDARD-TOOL", "manifest": name, "path": ["spec", "capabilities", i],

@@ -15,7 +15,8 @@ from tests.conftest import EXAMPLES, NOW, REPO, expectations, guardrails
 BAD = EXAMPLES / "bad"
 CATEGORY = {"SEC": "security", "RES": "residency", "STD": "standards", "COST": "cost"}
 CATEGORY |= {"ACC": "access", "SCHEMA": "schema", "EXC": "exception"}
-WARNINGS = {"SEC-CERT-EXPIRING", "STD-STANDARD-TOOL", "EXC-UNUSED"}
+WARNINGS = {"SEC-CERT-EXPIRING", "SEC-CERT-EXPIRED", "STD-STANDARD-TOOL", "EXC-UNUSED"}
+WARNINGS |= {"COST-RENEWAL-NEAR", "ACC-USE-GROUPS"}
 
 BAD_MANIFESTS = sorted(p for p in (BAD / "manifests").glob("*.yaml") if expectations(p))
 

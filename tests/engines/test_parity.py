@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from guardrails.config import load_config
 from tests.conftest import EXAMPLES, FIXTURES, NOW, REPO, Run, guardrails
 from tests.engines.opa_double import OpaDouble, running
 
@@ -73,24 +72,10 @@ def test_the_suite_is_not_vacuous() -> None:
     assert all(r.exit_code in (0, 1) for r in outcomes), [r.stderr for r in outcomes]
 
 
-# rego-cpp 1.5.2 (regopy) cannot run the shipped library yet: it rejects the `(?i)`
-# flag in data.guardrails.secrets.key_pattern (a fatal built-in error: exit 2) and
-# sprintf("%s") of a string made by concat() comes out quoted and unescaped. Policy
-# fix verified to give full parity: match `lower(key)` against a pattern without
-# `(?i)`, and build messages without passing concat() results to sprintf. Strict:
-# once the policies are fixed this XPASSes and fails, so the mark gets removed.
-# Catalogs with default_policies: false (their own portable Rego) must pass today.
-REGOPY_SHIPPED = pytest.mark.xfail(
-    strict=True, reason="rego-cpp: (?i) regex flag and sprintf of concat() results"
-)
-
-
 def _cases() -> list[object]:
     cases: list[object] = []
     for catalog in CATALOGS:
-        shipped = load_config(catalog).default_policies
-        marks = [REGOPY_SHIPPED] if shipped else []
-        cases.append(pytest.param(catalog, "regopy", marks=marks, id=f"{_ids(catalog)}-regopy"))
+        cases.append(pytest.param(catalog, "regopy", id=f"{_ids(catalog)}-regopy"))
         cases.append(pytest.param(catalog, "opa", id=f"{_ids(catalog)}-opa"))
     return cases
 
