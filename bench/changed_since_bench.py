@@ -11,6 +11,7 @@ wall time of `--changed-since main` next to a full check of the same catalog.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -51,13 +52,20 @@ def _git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
 
 
-def _time(command: list[str], cwd: Path, repeat: int) -> tuple[float, int]:
-    times, code = [], 0
+def _time(command: list[str], cwd: Path, repeat: int) -> tuple[float, int, list[str]]:
+    """(median seconds, exit code, files reported) of `repeat` runs of a JSON check."""
+    times, code, reported = [], 0, []
     for _ in range(repeat):
         start = time.perf_counter()
-        code = subprocess.run(command, cwd=cwd, capture_output=True, check=False).returncode
+        done = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
         times.append(time.perf_counter() - start)
-    return statistics.median(times), code
+        code = done.returncode
+        if code not in (0, 1):
+            raise SystemExit(f"{' '.join(command)}: exit {code}: {done.stderr.decode()}")
+        document = json.loads(done.stdout)
+        reported = sorted({f["file"] for f in document["findings"]})
+        reported.append(f"({document['summary']['manifests']} manifests in the summary)")
+    return statistics.median(times), code, reported
 
 
 def main() -> int:
@@ -79,18 +87,19 @@ def main() -> int:
         target.write_text(target.read_text().replace("sso: saml", "sso: none"))
         _git(repo, "commit", "-q", "-am", "one change")
         now = ["--now", "2026-11-22", "-f", "json"]
-        changed, changed_code = _time(
+        changed, changed_code, changed_files = _time(
             [guardrails, "check", "--changed-since", "main", *now], repo, args.repeat
         )
-        with_ref, _ = _time(
+        with_ref, _, _ = _time(
             [guardrails, "check", "--changed-since", "main", "--policies-ref", "main", *now],
             repo,
             args.repeat,
         )
-        full, full_code = _time([guardrails, "check", *now], repo, args.repeat)
+        full, full_code, _ = _time([guardrails, "check", *now], repo, args.repeat)
     total = args.manifests + 6
     print(f"catalog: {total} manifests, 1 changed; median of {args.repeat} runs (subprocess)")
     print(f"check --changed-since main:                     {changed:.2f} s (exit {changed_code})")
+    print(f"  reported: {' '.join(changed_files)}")
     print(f"check --changed-since main --policies-ref main: {with_ref:.2f} s")
     print(f"check (whole catalog):                          {full:.2f} s (exit {full_code})")
     return 0

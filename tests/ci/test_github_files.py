@@ -10,6 +10,8 @@ import json
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,33 @@ def test_action_is_valid_against_schemastore() -> None:
     action = load(REPO / "action.yml")
     assert schema_errors(action, vendored_schema("github-actions.json")) == []
     assert action["runs"]["using"] == "composite"
+
+
+def check_jsonschema(schema: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    """Run the check-jsonschema CLI (offline: built-in SchemaStore schemas)."""
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_check_jsonschema_cli_accepts_the_workflows_and_the_action() -> None:
+    # The command a contributor runs: its YAML loader and format checks, not just ours.
+    workflows = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
+    assert workflows.returncode == 0, workflows.stdout + workflows.stderr
+    action = check_jsonschema("vendor.github-actions", REPO / "action.yml")
+    assert action.returncode == 0, action.stdout + action.stderr
+
+
+def test_check_jsonschema_cli_rejects_a_broken_workflow(tmp_path: Path) -> None:
+    text = (REPO / ".github" / "workflows" / "ci.yml").read_text()
+    broken = tmp_path / "broken.yml"
+    broken.write_text(text.replace("runs-on: ubuntu-latest", "runs-onn: ubuntu-latest"))
+    run = check_jsonschema("vendor.github-workflows", broken)
+    assert run.returncode == 1, run.stdout + run.stderr
 
 
 def test_the_schemas_catch_a_broken_workflow() -> None:
