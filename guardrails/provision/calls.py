@@ -10,22 +10,33 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class CallCounter:
-    """API calls made, keyed by (service, operation). Retried attempts count once."""
+    """API calls made, keyed by (service, operation), and the HTTP requests they took:
+    a call retried twice is one call and three requests."""
 
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.requests: Counter[str] = Counter()
 
     def watch(self, client: Any, service: str) -> None:
-        """Count every call a botocore client makes (its `before-call` event)."""
+        """Count a botocore client's calls (`before-call`, once per call) and HTTP
+        requests (`before-send`, once per attempt)."""
 
         def on_call(model: Any, **_: Any) -> None:
             self.calls[(service, str(model.name))] += 1
 
+        def on_send(**_: Any) -> None:
+            self.requests[service] += 1  # returns None: the request is still sent
+
         client.meta.events.register("before-call", on_call)
+        client.meta.events.register("before-send", on_send)
 
     def record(self, service: str, operation: str) -> None:
         """Count one call made outside botocore (SCIM: operation = HTTP method)."""
         self.calls[(service, operation)] += 1
+
+    def record_request(self, service: str) -> None:
+        """Count one HTTP request made outside botocore (each SCIM attempt)."""
+        self.requests[service] += 1
 
     @property
     def total(self) -> int:
@@ -38,14 +49,19 @@ class CallCounter:
         return sum(n for (_, op), n in self.calls.items() if _is_write(op))
 
     def summary(self) -> str:
-        """One line per service: `identitystore: 12 calls (0 writes)`."""
+        """One line per service, then the total:
+        `identitystore: 12 calls, 0 writes (ListGroups 1, ...)`."""
         lines = []
         for service in sorted({s for s, _ in self.calls}):
             mine = {op: n for (s, op), n in self.calls.items() if s == service}
             writes = sum(n for op, n in mine.items() if _is_write(op))
             detail = ", ".join(f"{op} {n}" for op, n in sorted(mine.items()))
             lines.append(f"{service}: {sum(mine.values())} calls, {writes} writes ({detail})")
-        lines.append(f"total: {self.total} calls, {self.writes} writes")
+        requests = sum(self.requests.values())
+        lines.append(
+            f"total: {self.total} calls, {self.writes} writes "
+            f"({requests} HTTP requests, retries included)"
+        )
         return "\n".join(lines)
 
 

@@ -73,6 +73,8 @@ def _client_class() -> Any:
             if self.counter is not None:
                 self.counter.record(PROVIDER, method.upper())
             for attempt in range(1, self.attempts + 1):
+                if self.counter is not None:
+                    self.counter.record_request(PROVIDER)
                 response = super().request(method, url, **kwargs)
                 retry = response.status_code == 429 or response.status_code >= 500
                 if not retry or attempt == self.attempts:

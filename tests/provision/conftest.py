@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from collections.abc import Iterable, Iterator
@@ -157,7 +158,17 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         box.stop()
 
 
+def stats(result: Result) -> tuple[int, int, int]:
+    """(calls, writes, HTTP requests) from the `total:` line `--stats` printed."""
+    line = [x for x in result.output.splitlines() if x.startswith("total:")][-1]
+    found = re.fullmatch(
+        r"total: (\d+) calls, (\d+) writes \((\d+) HTTP requests, retries included\)", line
+    )
+    assert found, line
+    calls, written, requests = map(int, found.groups())
+    return calls, written, requests
+
+
 def writes(result: Result) -> int:
     """The write count `--stats` printed."""
-    line = [x for x in result.output.splitlines() if x.startswith("total:")][-1]
-    return int(line.split(",")[1].split()[0])
+    return stats(result)[1]

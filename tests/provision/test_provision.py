@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from guardrails.provision.apply import PROGRESS_FROM
-from tests.provision.conftest import FIXTURES, NOW, TOKEN, World, writes
+from tests.provision.conftest import FIXTURES, NOW, TOKEN, World, stats, writes
 
 GUARDRAILS = Path(sys.executable).parent / "guardrails"
 
@@ -169,6 +169,8 @@ def test_throttling_on_a_write_is_retried(world: World) -> None:
     applied = world.run("apply", "--auto-approve", "--stats")
     assert applied.exit_code == 0, applied.output
     assert world.faults.injected == 1
+    calls, _, requests = stats(applied)
+    assert requests == calls + 1  # botocore's hooks saw the one retry
     assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
 
 
@@ -204,8 +206,11 @@ def test_failure_half_way_then_reapply_converges(world: World) -> None:
 
 def test_scim_5xx_and_429_are_retried(world: World) -> None:
     world.faults.fail_write("scim", 2, status="503 Service Unavailable")
-    assert world.run("apply", "--auto-approve").exit_code == 0
+    applied = world.run("apply", "--auto-approve", "--stats")
+    assert applied.exit_code == 0, applied.output
     assert world.faults.injected == 1
+    calls, _, requests = stats(applied)
+    assert requests == calls + 1
     world.edit("hubspot", "users: [alice@example.com]", "users: [bob@example.com]")
     world.faults.fail_write("scim", world.faults.seen["scim"] + 1, status="429 Too Many Requests")
     assert world.run("apply", "--auto-approve").exit_code == 0
