@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guardrails.catalog.load import SCHEMA_RULES, load_catalog
 from guardrails.catalog.model import Catalog, Manifest
@@ -16,6 +16,9 @@ from guardrails.engine import get_engine
 from guardrails.engine.interface import VIOLATIONS_QUERY, Engine, PolicySet, violations_from
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.findings import Outcome, Rule
+
+if TYPE_CHECKING:
+    from guardrails.catalog.cache import ExaminedCache
 
 
 @dataclass(frozen=True)
@@ -77,16 +80,18 @@ def run_check(
     policy_tree: Tree | None = None,
     extra: tuple[str, ...] = (),
     only: frozenset[str] | None = None,
+    cache: ExaminedCache | None = None,
 ) -> Checked:
     """Load the catalog and policies, evaluate everything in one engine call, decide.
 
     `policy_tree` is where policies, policy data and exceptions come from (default:
     the catalog itself). `extra` adds manifest files outside the manifests folder;
     `only` restricts the report to those files while cross-manifest rules still see
-    the whole catalog.
+    the whole catalog. `cache` remembers parsed, validated files by content (never a
+    verdict: the engine always runs).
     """
     policies = load_policy_set(policy_tree or catalog_tree, config)
-    catalog = load_catalog(catalog_tree, config, extra, exceptions_from=policy_tree)
+    catalog = load_catalog(catalog_tree, config, extra, exceptions_from=policy_tree, cache=cache)
     evaluator = (engine or get_engine("regorus")).prepare(policies)
     violations = violations_from(evaluator.query(VIOLATIONS_QUERY, engine_input(catalog, now)))
     outcome = decide(violations, policies, catalog, now, only)

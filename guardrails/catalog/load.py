@@ -7,16 +7,18 @@ Nothing here raises for a bad file: a file that cannot be used becomes a blockin
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from guardrails.catalog.examine import ExaminedFile, examine_all, refused
 from guardrails.catalog.model import Catalog, Manifest, PolicyException
-from guardrails.catalog.safe_yaml import Loaded, LoadError, Mark, Path, Positions, load_bytes
-from guardrails.catalog.schema import validate
+from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path, Positions
 from guardrails.catalog.tree import YAML_SUFFIXES, Tree
 from guardrails.config import Config
 from guardrails.findings import Finding, Rule, format_path
+
+if TYPE_CHECKING:
+    from guardrails.catalog.cache import ExaminedCache
 
 SCHEMA_RULES = {
     rule.id: rule
@@ -52,15 +54,6 @@ SCHEMA_RULES = {
 }
 
 
-@dataclass(frozen=True)
-class _Parsed:
-    """A file that parsed to a mapping, and the problems found in it."""
-
-    file: str
-    loaded: Loaded
-    valid: bool
-
-
 def problem(
     rule_id: str,
     file: str,
@@ -89,47 +82,60 @@ def problem(
     )
 
 
-def _parse(
-    tree: Tree, path: str, kind: str, max_bytes: int, problems: list[Finding]
-) -> _Parsed | None:
-    """Read, parse and validate one file; record problems; None when unusable."""
-    shown = tree.display(path)
-    try:
-        if tree.size(path) > max_bytes:
-            # Refuse before reading: a huge file costs nothing.
-            raise LoadError(
-                f"file is {tree.size(path):,} bytes, over the {max_bytes:,}-byte limit",
-                Mark(1, 1),
-            )
-        loaded = load_bytes(tree.read(path), max_bytes)
-    except LoadError as err:
-        problems.append(problem("SCHEMA-PARSE", shown, err.mark, (), err.message))
-        return None
-    except OSError as err:
-        problems.append(problem("SCHEMA-PARSE", shown, Mark(1, 1), (), f"cannot read: {err}"))
-        return None
-    if not isinstance(loaded.value, Mapping):
+def _examine(
+    tree: Tree,
+    paths: list[str],
+    kind: str,
+    max_bytes: int,
+    cache: ExaminedCache | None,
+    workers: int | None,
+) -> list[tuple[bytes, ExaminedFile]]:
+    """Read and examine every file (from the cache where it is unchanged), in order."""
+    results: list[tuple[bytes, ExaminedFile | None]] = []
+    keys: list[bytes | None] = []
+    for path in paths:
+        data, examined, key = b"", None, None
+        try:
+            size = tree.size(path)
+            if size > max_bytes:
+                # Refuse before reading: a huge file costs nothing.
+                examined = refused(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
+            else:
+                data = tree.read(path)
+        except OSError as err:
+            examined = refused(f"cannot read: {err}")
+        if examined is None and cache is not None:
+            key = cache.key(kind, max_bytes, data)
+            examined = cache.get(key)
+        results.append((data, examined))
+        keys.append(key)
+    missing = [i for i, (_, examined) in enumerate(results) if examined is None]
+    fresh = examine_all([(results[i][0], kind) for i in missing], max_bytes, workers)
+    for i, examined in zip(missing, fresh, strict=True):
+        results[i] = (results[i][0], examined)
+        key = keys[i]
+        if cache is not None and key is not None:
+            cache.put(key, examined)
+    return [(data, examined) for data, examined in results if examined is not None]
+
+
+def _report(examined: ExaminedFile, file: str, problems: list[Finding]) -> Mapping[str, Any] | None:
+    """Turn a file's problems into findings; its document when it is a mapping."""
+    document = examined.document
+    name = _name_of(document) if document is not None else None
+    for item in examined.problems:
         problems.append(
             problem(
-                "SCHEMA-PARSE",
-                shown,
-                loaded.positions.locate(()),
-                (),
-                f"the document is a {type(loaded.value).__name__}, not a mapping",
-                "Start the file with `apiVersion: guardrails/v1` and `kind:`, as keys.",
+                item.rule,
+                file,
+                Mark(item.line, item.column),
+                item.path,
+                item.message,
+                item.remediation,
+                name if item.rule == "SCHEMA-INVALID" else None,
             )
         )
-        return None
-    name = _name_of(loaded.value)
-    found = validate(kind, loaded.value)
-    for item in found:
-        mark = (loaded.positions.key(item.path) if item.key else None) or loaded.positions.locate(
-            item.path
-        )
-        problems.append(
-            problem("SCHEMA-INVALID", shown, mark, item.path, item.message, item.remediation, name)
-        )
-    return _Parsed(shown, loaded, not found)
+    return document if isinstance(document, Mapping) else None
 
 
 def _name_of(document: Mapping[str, Any]) -> str | None:
@@ -166,55 +172,68 @@ def _flag_duplicates(
 
 
 def load_catalog(
-    tree: Tree, config: Config, extra: Iterable[str] = (), exceptions_from: Tree | None = None
+    tree: Tree,
+    config: Config,
+    extra: Iterable[str] = (),
+    exceptions_from: Tree | None = None,
+    *,
+    cache: ExaminedCache | None = None,
+    workers: int | None = None,
 ) -> Catalog:
     """Load every manifest under `config.manifests` (plus `extra` files) and every exception.
 
     Exceptions come from `exceptions_from` when given (e.g. the pull request's base
     revision, so a pull request cannot approve its own waiver), else from `tree`.
+    `cache` (optional) remembers examined files by content; `workers` is how many
+    processes examine files (None: as many as there are cores, for a large catalog).
     """
     problems: list[Finding] = []
     files = tree.files(config.manifests, YAML_SUFFIXES)
     files += [f for f in extra if f not in files]
 
     manifests: list[Manifest] = []
-    for path in files:
-        parsed = _parse(tree, path, "manifest", config.max_file_bytes, problems)
-        if parsed is None:
+    examined = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers)
+    shown_files = [tree.display(path) for path in files]
+    for path, shown, (data, result) in zip(files, shown_files, examined, strict=True):
+        document = _report(result, shown, problems)
+        if document is None:
             continue
-        value = parsed.loaded.value
-        name = _name_of(value) or PurePosixPath(path).stem
-        manifests.append(Manifest(name, parsed.file, value, parsed.loaded.positions, parsed.valid))
+        name = _name_of(document) or PurePosixPath(path).stem
+        manifests.append(Manifest(name, shown, document, LazyPositions(data), result.valid))
     _flag_duplicates(((m.name, m.file, m.positions) for m in manifests), "manifest", problems)
 
     exceptions: list[PolicyException] = []
     source = exceptions_from or tree
-    for path in source.files(config.exceptions, YAML_SUFFIXES):
-        parsed = _parse(source, path, "exception", config.max_file_bytes, problems)
-        if parsed is None or not parsed.valid:
+    exception_files = source.files(config.exceptions, YAML_SUFFIXES)
+    examined = _examine(source, exception_files, "exception", config.max_file_bytes, cache, 1)
+    for path, (data, result) in zip(exception_files, examined, strict=True):
+        shown = source.display(path)
+        doc = _report(result, shown, problems)
+        if doc is None or not result.valid:
             continue
-        doc = parsed.loaded.value
         spec = doc["spec"]
         exceptions.append(
             PolicyException(
                 name=doc["metadata"]["name"],
-                file=parsed.file,
+                file=shown,
                 rule=spec["rule"],
                 manifests=tuple(spec["manifests"]),
                 justification=spec["justification"],
                 approved_by=spec["approved_by"],
                 expires=spec["expires"],
-                positions=parsed.loaded.positions,
+                positions=LazyPositions(data),
             )
         )
     flagged = _flag_duplicates(
         ((e.name, e.file, e.positions) for e in exceptions), "exception", problems
     )
     exceptions = [e for e in exceptions if e.file not in flagged]  # ambiguous: apply neither
+    if cache is not None:
+        cache.save()
 
     return Catalog(
         manifests=tuple(manifests),
         exceptions=tuple(exceptions),
         problems=tuple(problems),
-        files=tuple(tree.display(f) for f in files),
+        files=tuple(shown_files),
     )

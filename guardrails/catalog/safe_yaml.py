@@ -13,6 +13,12 @@ refusal is a `LoadError` carrying a line and column, never a traceback:
 
 PyYAML's C parser builds the node tree (the fast part); this module turns nodes into
 plain Python values and records, for every path, where its key and value start.
+
+Most files of a large catalog never need a position (nothing is wrong with them), so
+`load_value` builds only the value, with exactly the same checks, and `LazyPositions`
+re-parses a file for its positions the first time a finding needs one. Any refusal
+on the fast path is re-done by the full loader, so every error message and position
+is the one `load_text` gives.
 """
 
 from __future__ import annotations
@@ -136,7 +142,14 @@ def _mark(m: yaml.Mark) -> Mark:
     return Mark(m.line + 1, m.column + 1)
 
 
+# A plain scalar can only be null, a boolean or a number when it starts with one of
+# these; everything else is a string, which is most of a manifest, so skip the regexes.
+_NOT_ALWAYS_TEXT = frozenset("0123456789+-.~nNtTfF")
+
+
 def _plain_scalar(text: str) -> Any:
+    if text and text[0] not in _NOT_ALWAYS_TEXT:
+        return text
     if _NULL.match(text):
         return None
     if text in _BOOL:
@@ -279,15 +292,168 @@ def load_text(text: str) -> Loaded:
     return Loaded(value, Positions(builder.values, builder.keys))
 
 
-def load_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
-    """Size-check and decode ``data``, then `load_text` it."""
+def _check_size(data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise LoadError(
             f"file is {len(data):,} bytes, over the {max_bytes:,}-byte limit; "
             "a manifest should be a few kilobytes",
             Mark(1, 1),
         )
+
+
+def load_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
+    """Size-check and decode ``data``, then `load_text` it."""
+    _check_size(data, max_bytes)
     return load_text(decode(data))
+
+
+class _Refused(Exception):
+    """The fast path saw something it will not accept; the full loader says why."""
+
+
+class _ValueBuilder:
+    """`_Builder`'s checks (tags, duplicate keys, depth, recursion, alias budget), no positions."""
+
+    __slots__ = ("active", "budget")
+
+    def __init__(self) -> None:
+        self.budget = MAX_EXPANDED_NODES
+        self.active: set[int] = set()
+
+    def build(self, node: yaml.Node, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0 or depth > MAX_DEPTH or node.tag not in _ALLOWED_TAGS:
+            raise _Refused
+        if isinstance(node, yaml.ScalarNode):
+            return _plain_scalar(node.value) if node.tag == _PLAIN else node.value
+        if id(node) in self.active:
+            raise _Refused
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, depth + 1) for item in node.value]
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _ALLOWED_TAGS:
+                    raise _Refused
+                key = key_node.value
+                if key in result:
+                    raise _Refused
+                result[key] = self.build(value_node, depth + 1)
+            return result
+        finally:
+            self.active.discard(id(node))
+
+
+def load_value(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """The document in ``data`` as plain values, without positions.
+
+    Accepts and refuses exactly what `load_bytes` does (a refusal is re-done by
+    `load_bytes`, so the `LoadError` is the same, position included); it is faster
+    because it records no position.
+    """
+    _check_size(data, max_bytes)
+    text = decode(data)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        value = _ValueBuilder().build(node, 0) if node is not None else None
+        refused = node is None
+    except (yaml.YAMLError, _Refused, RecursionError):
+        refused = True
+    finally:
+        loader.dispose()
+    if refused:
+        load_text(text)  # raises the exact error
+        raise AssertionError("the full loader accepted what the fast one refused")
+    return value
+
+
+class LazyPositions(Positions):
+    """`Positions` of a file, found from its bytes when a finding first asks.
+
+    Instead of recording every path up front (most files never need one), it
+    re-parses the file into PyYAML's node tree and walks the asked path through it,
+    answering exactly as the `Positions` that `load_text` records would. The bytes
+    are held, not re-read, so positions always describe the content that was checked;
+    only the most recently used node trees are kept, which bounds memory.
+    """
+
+    __slots__ = ("_data", "_root")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._root: yaml.Node | None = None
+
+    def _tree(self) -> yaml.Node | None:
+        if self._root is None:
+            loader = _Loader(decode(self._data))
+            try:
+                self._root = loader.get_single_node()
+            except yaml.YAMLError:  # pragma: no cover - the file already loaded once
+                return None
+            finally:
+                loader.dispose()
+            _RECENT.append(self)
+            if len(_RECENT) > _KEEP_TREES:
+                _RECENT.pop(0)._root = None
+        return self._root
+
+    def _find(self, path: Path) -> tuple[yaml.Node | None, yaml.Node] | None:
+        """(key node or None, value node) at `path`, or None when it does not exist."""
+        node = self._tree()
+        if node is None:
+            return None
+        key_node: yaml.Node | None = None
+        step: Any
+        for step in path:
+            if isinstance(node, yaml.MappingNode):
+                pair = next((p for p in node.value if p[0].value == step), None)
+                if pair is None:
+                    return None
+                key_node, node = pair
+            elif isinstance(node, yaml.SequenceNode):
+                if isinstance(step, float) and step.is_integer():
+                    step = int(step)  # a dict lookup would match 1.0 to index 1, too
+                if not (isinstance(step, int) and 0 <= step < len(node.value)):
+                    return None
+                key_node, node = None, node.value[step]
+            else:
+                return None
+        return key_node, node
+
+    def value(self, path: Path) -> Mark | None:
+        """Position of the value at ``path``, if it exists."""
+        found = self._find(path)
+        if found is None:
+            return None
+        key_node, node = found
+        # As `_Builder`: a block collection under a key is shown at its key.
+        block = isinstance(node, yaml.CollectionNode) and not node.flow_style
+        return _mark((key_node if block and key_node is not None else node).start_mark)
+
+    def key(self, path: Path) -> Mark | None:
+        """Position of the mapping key that holds ``path``, if it exists."""
+        found = self._find(path) if path else None
+        return _mark(found[0].start_mark) if found and found[0] is not None else None
+
+    def locate(self, path: Path) -> Mark:
+        """The value at ``path``, else the key of the nearest existing ancestor."""
+        found = self.value(path)
+        if found is not None:
+            return found
+        probe = path[:-1]
+        while probe:
+            found = self.key(probe) or self.value(probe)
+            if found is not None:
+                return found
+            probe = probe[:-1]
+        return self.value(()) or Mark(1, 1)
+
+
+# Node trees kept for positions; a finding-heavy catalog must not hold them all.
+_KEEP_TREES = 64
+_RECENT: list[LazyPositions] = []
 
 
 def is_mapping(value: Any) -> bool:

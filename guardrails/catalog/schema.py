@@ -1,4 +1,13 @@
-"""JSON Schema validation whose errors point at the key or value a person must change."""
+"""JSON Schema validation whose errors point at the key or value a person must change.
+
+Two validators of the same 2020-12 schema: `jsonschema-rs` (compiled, in Rust) answers
+"is this document valid?" in microseconds, and the reference `jsonschema` explains,
+key by key, what is wrong with a document that is not. Only documents the fast one
+does not pass are explained, and `validate` always returns the reference
+validator's problems, so messages and positions are unchanged. Where the two could
+disagree, the fast one is made the stricter (see `_fast_schema`): it can only send a
+valid document to the slow path, never let an invalid one through.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +42,112 @@ class SchemaProblem:
 
 
 @functools.cache
-def validator(kind: str) -> Validator:
-    """The compiled validator for `manifest`, `exception` or `config` (cached)."""
-    from jsonschema import Draft202012Validator, FormatChecker
+def _schema(kind: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(schema_path(kind).read_text(encoding="utf-8"))
+    return schema
 
-    schema = json.loads(schema_path(kind).read_text(encoding="utf-8"))
-    checker = FormatChecker(formats=("date",))
-    return Draft202012Validator(schema, format_checker=checker)
+
+@functools.cache
+def _date_checker() -> Any:
+    from jsonschema import FormatChecker
+
+    # Only `date` adds anything to the patterns (calendar validity); other formats
+    # such as `email` are documentation, checked by their pattern.
+    return FormatChecker(formats=("date",))
+
+
+@functools.cache
+def validator(kind: str) -> Validator:
+    """The reference validator for `manifest`, `exception` or `config` (cached)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_schema(kind), format_checker=_date_checker())
+
+
+# Python's `\s` also matches the separators U+001C-U+001F; the Rust regex engine's does
+# not. Adding them keeps `\s` and `[^\s]` at least as strict in the fast validator.
+_PYTHON_ONLY_SPACE = "\\x1c-\\x1f"
+
+
+def rust_pattern(pattern: str) -> str:
+    r"""`pattern` with every `\s` widened to what Python's `\s` matches."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            escape = pattern[i : i + 2]
+            if escape == "\\s":
+                widened = "\\s" + _PYTHON_ONLY_SPACE
+                escape = widened if in_class else f"[{widened}]"
+            out.append(escape)
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _fast_schema(node: Any) -> Any:
+    """A copy of the schema whose patterns mean, in Rust, at least what they mean in Python."""
+    if isinstance(node, dict):
+        return {
+            k: rust_pattern(v) if k == "pattern" and isinstance(v, str) else _fast_schema(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_fast_schema(v) for v in node]
+    return node
+
+
+def _formats(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["format"]} if isinstance(node.get("format"), str) else set()
+        return found.union(*(_formats(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_formats(v) for v in node))
+    return set()
+
+
+def _always(_value: Any) -> bool:
+    return True
+
+
+@functools.cache
+def fast_validator(kind: str) -> Any:
+    """The compiled `jsonschema-rs` validator for `kind`, or None when it is unavailable.
+
+    Formats mean what they mean to the reference validator: `date` is checked by the
+    very same function, every other format is not checked.
+    """
+    schema = _fast_schema(_schema(kind))
+    checker = _date_checker()
+    formats: dict[str, Callable[[Any], bool]] = {name: _always for name in _formats(schema)}
+    formats["date"] = lambda value: bool(checker.conforms(value, "date"))
+    try:
+        import jsonschema_rs
+
+        return jsonschema_rs.Draft202012Validator(
+            schema, formats=formats, validate_formats=True, ignore_unknown_formats=True
+        )
+    except Exception:  # pragma: no cover - missing or changed: the reference one decides
+        return None
+
+
+def is_valid(kind: str, document: Any) -> bool:
+    """True when `document` certainly passes the `kind` schema (the fast check)."""
+    fast = fast_validator(kind)
+    if fast is None:
+        return not validate(kind, document)
+    try:
+        return bool(fast.is_valid(document))
+    except Exception:  # a value Rust cannot take (NaN, huge int, lone surrogate)
+        return not validate(kind, document)
 
 
 def validate(kind: str, document: Any) -> list[SchemaProblem]:

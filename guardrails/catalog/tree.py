@@ -34,6 +34,7 @@ class WorkTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._shown_root: str | None = None
 
     def files(self, folder: str, suffixes: tuple[str, ...]) -> list[str]:
         """Regular files under `folder` whose names end with one of `suffixes`."""
@@ -57,7 +58,16 @@ class WorkTree:
 
     def display(self, path: str) -> str:
         """Relative to the working directory (absolute when outside it)."""
-        return display_path(self.root / path)
+        parts = path.split("/")
+        if path.startswith("/") or ".." in parts or "." in parts or "" in parts:
+            return display_path(self.root / path)
+        # The common case, thousands of times per check: the root's display plus the
+        # path, which is what `display_path` gives for a plain path under the root.
+        if self._shown_root is None:
+            self._shown_root = display_path(self.root)
+        if os.path.isabs(self._shown_root) or self._shown_root.startswith("../../.."):
+            return display_path(self.root / path)  # shown absolute: let pathlib join
+        return path if self._shown_root == "." else f"{self._shown_root}/{path}"
 
 
 def display_path(path: Path) -> str:

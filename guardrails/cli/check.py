@@ -5,12 +5,16 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from guardrails.cli.options import now_option
 from guardrails.errors import GuardrailsError
 from guardrails.report import FORMATS
+
+if TYPE_CHECKING:
+    from guardrails.catalog.cache import ExaminedCache
 
 
 def resolve_targets(
@@ -38,6 +42,12 @@ def resolve_targets(
             selected.append(path)
     extra = tuple(_relative(p, root) for p in selected)
     return root, extra, frozenset(p.absolute() for p in selected)
+
+
+def _open_cache(root: Path) -> ExaminedCache | None:
+    from guardrails.catalog.cache import ExaminedCache
+
+    return ExaminedCache.open(root)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -91,6 +101,12 @@ def _relative(path: Path, root: Path) -> str:
 )
 @now_option
 @click.option("--fail-on-warn", is_flag=True, help="Exit 1 on warnings too.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Do not read or write .guardrails-cache/ (parsed, validated manifests by "
+    "content hash; verdicts are never cached).",
+)
 def check(
     paths: tuple[Path, ...],
     catalog: Path | None,
@@ -104,6 +120,7 @@ def check(
     policies_ref: str | None,
     now: datetime | None,
     fail_on_warn: bool,
+    no_cache: bool,
 ) -> None:
     """Check manifests against the policies; point at every line to change.
 
@@ -145,6 +162,7 @@ def check(
         policy_tree=policy_tree,
         extra=extra,
         only=only if changes is None else None,  # --changed-since narrows it below
+        cache=None if no_cache else _open_cache(root),
     )
     removed: tuple[str, ...] = ()
     if changes is not None:

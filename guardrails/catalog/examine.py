@@ -1,0 +1,150 @@
+"""Examine one file from its bytes alone: parse it safely, validate it, say what is wrong.
+
+What a file yields depends only on its bytes, its kind and the size limit, never on
+the rest of the catalog, the policies or the date. That is what makes the result safe
+to cache by content hash (`cache.py`) and to compute on several cores at once
+(`examine_all`). Positions are not part of it: they are re-derived from the bytes
+only for files that have a finding (`LazyPositions`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from guardrails.catalog.safe_yaml import LoadError, Mark, Path, load_text, load_value
+from guardrails.catalog.schema import is_valid, validate
+
+# Below this many files a second process costs more than it saves.
+PARALLEL_FROM = 400
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A reason a file is refused, already placed at its line and column."""
+
+    rule: str
+    """`SCHEMA-PARSE` (not safe, valid YAML or not a mapping) or `SCHEMA-INVALID`."""
+    line: int
+    """1-based line to point at."""
+    column: int
+    """1-based column to point at."""
+    path: Path
+    """Path in the document the problem is about (empty for the whole file)."""
+    message: str
+    """What is wrong."""
+    remediation: str
+    """What to do instead (empty: the rule's own remediation)."""
+
+
+@dataclass(frozen=True)
+class ExaminedFile:
+    """Everything a file's bytes say, before the catalog around it is considered."""
+
+    document: Any
+    """The document as plain values when it parsed to a mapping, else None."""
+    valid: bool
+    """True when it parsed to a mapping and passed the JSON Schema."""
+    problems: tuple[FileProblem, ...]
+    """Parse or schema problems, in the order they are reported."""
+
+
+_START = Mark(1, 1)
+
+
+def refused(message: str, mark: Mark = _START) -> ExaminedFile:
+    """A file that cannot be used at all (unreadable, too big, not YAML)."""
+    return ExaminedFile(None, False, (FileProblem("SCHEMA-PARSE", *_at(mark), (), message, ""),))
+
+
+def _at(mark: Mark) -> tuple[int, int]:
+    return mark.line, mark.column
+
+
+def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
+    """Parse and validate `data` as a `kind` document (`manifest` or `exception`)."""
+    try:
+        document = load_value(data, max_bytes)
+    except LoadError as err:
+        return refused(err.message, err.mark)
+    if not isinstance(document, Mapping):
+        positions = load_text(data.decode("utf-8-sig")).positions
+        problem = FileProblem(
+            "SCHEMA-PARSE",
+            *_at(positions.locate(())),
+            (),
+            f"the document is a {type(document).__name__}, not a mapping",
+            "Start the file with `apiVersion: guardrails/v1` and `kind:`, as keys.",
+        )
+        return ExaminedFile(None, False, (problem,))
+    if is_valid(kind, document):
+        return ExaminedFile(document, True, ())
+    found = validate(kind, document)
+    if not found:  # the fast validator is the stricter one; the reference one decides
+        return ExaminedFile(document, True, ())
+    # Only now are positions worth their cost: every problem points at a line.
+    positions = load_text(data.decode("utf-8-sig")).positions
+    problems = tuple(
+        FileProblem(
+            "SCHEMA-INVALID",
+            *_at((positions.key(item.path) if item.key else None) or positions.locate(item.path)),
+            item.path,
+            item.message,
+            item.remediation,
+        )
+        for item in found
+    )
+    return ExaminedFile(document, False, problems)
+
+
+# Set just before the pool forks, so workers inherit the bytes instead of being sent them.
+_PENDING: Sequence[tuple[bytes, str]] = ()
+
+
+def _examine_slice(start: int, stop: int, max_bytes: int) -> list[ExaminedFile]:
+    return [examine(data, kind, max_bytes) for data, kind in _PENDING[start:stop]]
+
+
+def usable_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def examine_all(
+    files: Sequence[tuple[bytes, str]], max_bytes: int, workers: int | None = None
+) -> list[ExaminedFile]:
+    """`examine` every (bytes, kind), in order, on up to `workers` processes.
+
+    `workers=None` picks: one per usable core for a large catalog, else just this
+    process. Each result depends only on its file, so the answer is the same either
+    way. Worker processes are forked (they start instantly and share the bytes);
+    where fork is unavailable everything runs here.
+    """
+    import multiprocessing
+
+    if workers is None:
+        workers = usable_cores() if len(files) >= PARALLEL_FROM else 1
+    workers = min(workers, len(files))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [examine(data, kind, max_bytes) for data, kind in files]
+    global _PENDING
+    _PENDING = files
+    try:
+        # This process takes the first share itself while the others work.
+        bounds = [len(files) * i // workers for i in range(workers + 1)]
+        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            others = [
+                pool.apply_async(_examine_slice, (bounds[i], bounds[i + 1], max_bytes))
+                for i in range(1, workers)
+            ]
+            results = _examine_slice(bounds[0], bounds[1], max_bytes)
+            for share in others:
+                results += share.get()
+        return results
+    finally:
+        _PENDING = ()
