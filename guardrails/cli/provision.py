@@ -117,12 +117,11 @@ def apply(
     """
     from guardrails.provision.apply import DEFAULT_MAX_DELETES, apply_plan, guard
     from guardrails.provision.audit import AuditLog
-    from guardrails.provision.model import Plan
     from guardrails.provision.plan import render_plan
 
+    saved = _read_plan(planfile) if planfile is not None else None
     config, wanted, provisioner, counter, computed = _compute(catalog, now)
-    if planfile is not None:
-        saved = Plan.from_json(planfile.read_text(encoding="utf-8"), str(planfile))
+    if saved is not None:
         if saved.fingerprint != computed.fingerprint:
             raise GuardrailsError(
                 f"{planfile} is stale: the manifests or the live directory changed since it "
@@ -173,6 +172,18 @@ def apply(
     if stats:
         click.echo(counter.summary())
     sys.exit(_exit_code(wanted))
+
+
+def _read_plan(planfile: Path) -> Plan:
+    """A saved plan file, or one `GuardrailsError` line."""
+    from guardrails.provision.model import Plan
+
+    try:
+        text = planfile.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise GuardrailsError(f"{planfile}: cannot read the plan: {reason}") from None
+    return Plan.from_json(text, str(planfile))
 
 
 @click.command()

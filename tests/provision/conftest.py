@@ -112,23 +112,26 @@ class World:
         )
         return session.client("identitystore", endpoint_url=self.state.endpoint_url)
 
+    def _all(self, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        pages = self.store.get_paginator(operation).paginate(
+            IdentityStoreId=self.state.identity_store_id, **params
+        )
+        return [item for page in pages for item in page[key]]
+
     def groups(self) -> dict[str, dict[str, Any]]:
         """Identity Store groups by name."""
-        found = self.store.list_groups(IdentityStoreId=self.state.identity_store_id)["Groups"]
-        return {g["DisplayName"]: g for g in found}
+        return {g["DisplayName"]: g for g in self._all("list_groups", "Groups")}
 
     def store_groups(self) -> list[str]:
         """Names of every Identity Store group, duplicates kept."""
-        found = self.store.list_groups(IdentityStoreId=self.state.identity_store_id)["Groups"]
-        return [g["DisplayName"] for g in found]
+        return [g["DisplayName"] for g in self._all("list_groups", "Groups")]
 
     def members(self, group: str) -> set[str]:
         """Emails of an Identity Store group's members."""
-        store, sid = self.store, self.state.identity_store_id
-        users = {u["UserId"]: u["UserName"] for u in store.list_users(IdentityStoreId=sid)["Users"]}
+        users = {u["UserId"]: u["UserName"] for u in self._all("list_users", "Users")}
         gid = self.groups()[group]["GroupId"]
-        listed = store.list_group_memberships(IdentityStoreId=sid, GroupId=gid)
-        return {users[m["MemberId"]["UserId"]] for m in listed["GroupMemberships"]}
+        listed = self._all("list_group_memberships", "GroupMemberships", GroupId=gid)
+        return {users[m["MemberId"]["UserId"]] for m in listed}
 
     def scim_users(self, tool: str) -> dict[str, bool]:
         """userName -> active on a tool's SCIM tenant."""

@@ -107,3 +107,35 @@ def test_an_identity_center_without_credentials_is_one_line_and_exit_2(
     result = CliRunner().invoke(main, ["plan", "-C", str(root), "--now", NOW])
     assert result.exit_code == 2
     assert "identity-center: Unable to locate credentials" in _error_line(result.output)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("not json", "not a guardrails plan file"),
+        ('{"version": 99, "fingerprint": "x", "changes": []}', "unsupported plan version 99"),
+        (
+            '{"version": 1, "fingerprint": "x", "changes": [{"provider": "scim", "tool": "t",'
+            ' "action": "drop-table", "principal": "p"}]}',
+            "unknown action 'drop-table'",
+        ),
+    ],
+)
+def test_a_file_that_is_not_a_plan_is_one_line_and_exit_2(
+    world: World, text: str, expected: str
+) -> None:
+    planfile = world.root / "plan.json"
+    planfile.write_text(text)
+    result = world.run("apply", str(planfile))
+    assert result.exit_code == 2
+    line = _error_line(result.output)
+    assert f"{planfile}: not a guardrails plan file" in line and expected in line
+    assert world.faults.seen == {"aws": 0, "scim": 0}
+
+
+def test_a_binary_plan_file_is_one_line_and_exit_2(world: World) -> None:
+    planfile = world.root / "plan.json"
+    planfile.write_bytes(b"\xff\xfe\x00garbage")
+    result = world.run("apply", str(planfile))
+    assert result.exit_code == 2
+    assert f"{planfile}: cannot read the plan: not UTF-8 text" in _error_line(result.output)

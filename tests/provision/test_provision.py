@@ -479,3 +479,52 @@ def test_a_deactivated_scim_user_guardrails_did_not_create_is_left_alone(world: 
     )
     assert world.scim_users("hubspot")["carol@example.com"] is False
     assert world.scim_users("hubspot")["dan@example.com"] is True
+
+
+def test_every_page_is_read_past_a_hundred_users_and_members(world: World) -> None:
+    # moto pages ListUsers and ListGroupMemberships by 100: a group of 150 people is
+    # only seen whole when every page is read, else the next apply would add them again
+    store, sid = world.store, world.state.identity_store_id
+    big = store.create_group(IdentityStoreId=sid, DisplayName="big-team")["GroupId"]
+    for n in range(150):
+        email = f"person{n:03d}@example.com"
+        uid = store.create_user(
+            IdentityStoreId=sid,
+            UserName=email,
+            DisplayName=f"Person {n}",
+            Name={"GivenName": "Person", "FamilyName": str(n)},
+            Emails=[{"Value": email, "Type": "work", "Primary": True}],
+        )["UserId"]
+        store.create_group_membership(IdentityStoreId=sid, GroupId=big, MemberId={"UserId": uid})
+    world.edit("zoom", "groups: [field-marketing]", "groups: [field-marketing, big-team]")
+    applied = world.run("apply", "--auto-approve", "--max-deletes", "0")
+    assert applied.exit_code == 0, applied.output
+    assert len(world.members("saas-zoom")) == 153
+    again = world.run("apply", "--auto-approve", "--stats")
+    assert writes(again) == 0, again.output
+    assert re.search(r"ListUsers 2\b", again.output)
+
+
+def test_every_scim_page_is_read_and_mass_deactivation_is_refused(world: World) -> None:
+    import httpx2
+
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    url = f"{world.state.scim_url}/hubspot/v2/Users"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx2.Client(headers=headers) as http:
+        for n in range(105):  # accounts guardrails made earlier, for people since removed
+            email = f"former{n:03d}@example.com"
+            body = {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": email,
+                "externalId": f"saas-guardrails:{email}",
+                "active": True,
+            }
+            assert http.post(url, json=body).status_code == 201
+    plan = world.run("plan")
+    assert "(105 revocations of access)" in plan.output
+    assert "- deactivate user former104@example.com (active: false)" in plan.output
+    refused = world.run("apply", "--auto-approve")  # the default --max-deletes
+    assert refused.exit_code == 2
+    assert "refusing to revoke 105 accesses (more than --max-deletes 10)" in refused.output
+    assert all(world.scim_users("hubspot").values())  # nothing deactivated
