@@ -64,6 +64,10 @@ def _register() -> None:
 
     policy.policy.add_command(policy_bundle.bundle)
     policy.policy.add_command(policy_bundle.push)
+    from guardrails.cli import explain, new
+
+    main.add_command(explain.explain)
+    main.add_command(new.new)
 
 
 _register()

@@ -2,9 +2,64 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
+
+from guardrails.errors import GuardrailsError
+
+if TYPE_CHECKING:
+    from guardrails.engine.interface import PolicySet
 
 
 @click.group()
 def policy() -> None:
     """Work with the Rego policy library (test, bundle, push)."""
+
+
+@policy.command("test")
+@click.argument("folder", required=False, default="policies", type=click.Path(path_type=Path))
+def test(folder: Path) -> None:
+    """Run the Rego unit tests of FOLDER (default: policies).
+
+    Every rule named `test_*` in a `*_test.rego` file under FOLDER is a test; it passes
+    when it is true. The tests see FOLDER's policies and FOLDER/data on top of the
+    shipped library (as `guardrails check` does), and set their own input with
+    `with input as ...`. Prints one line per test and `N passed, N failed`; exits 1
+    if any test fails, 2 if the tests cannot run.
+    """
+    from guardrails.engine import get_engine
+    from guardrails.engine.rego_tests import run_tests, test_modules_in
+
+    if not folder.is_dir():
+        raise GuardrailsError(f"{folder}: no such policy folder (give the folder of *.rego files)")
+    shown = folder.as_posix().rstrip("/") or "."
+    tests = test_modules_in(folder, shown)
+    if not tests:
+        raise GuardrailsError(f"{shown}: no *_test.rego files: nothing to test")
+    results = run_tests(get_engine("auto"), _policies_for(folder), tests)
+    if not results:
+        raise GuardrailsError(f"{shown}: the *_test.rego files define no test_* rules")
+    for result in results:
+        where = f"{result.test.file}:{result.test.line}"
+        if result.passed:
+            click.echo(f"PASS  {where}: {result.test.name}")
+        else:
+            click.echo(f"FAIL  {where}: {result.test.name}: {result.detail}")
+    failed = sum(1 for r in results if not r.passed)
+    click.echo(f"{len(results) - failed} passed, {failed} failed")
+    if failed:
+        click.get_current_context().exit(1)
+
+
+def _policies_for(folder: Path) -> PolicySet:
+    """The policy set `guardrails check` would use with FOLDER as the policies folder."""
+    from guardrails.catalog.tree import WorkTree
+    from guardrails.config import load_config
+    from guardrails.engine.policy_set import load_policy_set
+
+    root = folder.resolve().parent
+    config = replace(load_config(root), root=root, policies=folder.resolve().name)
+    return load_policy_set(WorkTree(root), config)
