@@ -30,8 +30,9 @@ class Wanted:
 
     tools: tuple[ToolAccess, ...]
     """Approved manifests with a `provisioning` block."""
-    blocked: tuple[str, ...]
-    """Tools with a `provisioning` block and a blocking finding: never provisioned."""
+    blocked: tuple[Notice, ...]
+    """Tools with a `provisioning` block and a blocking finding: never provisioned;
+    each notice names the rules that block it and where."""
     kept: frozenset[str]
     """Tools in the catalog that are not approved (blocked, or breaking the schema):
     whatever access they already have is left untouched until they are fixed."""
@@ -44,13 +45,13 @@ def wanted_access(checked: Checked) -> Wanted:
     """Read `spec.access` and `spec.provisioning` from the approved manifests."""
     approved = {m.file for m in checked.approved()}
     tools: list[ToolAccess] = []
-    blocked: list[str] = []
+    blocked: list[Notice] = []
     for manifest in checked.catalog.manifests:
         provisioning = manifest.spec.get("provisioning")
         if not isinstance(provisioning, Mapping) or not provisioning:
             continue
         if manifest.file not in approved:
-            blocked.append(manifest.name)
+            blocked.append(Notice(manifest.name, _why_blocked(checked, manifest)))
             continue
         tools.append(_tool_access(manifest, provisioning))
     names = {m.name for m in checked.catalog.manifests}
@@ -58,9 +59,21 @@ def wanted_access(checked: Checked) -> Wanted:
     parsed = {m.file for m in checked.catalog.manifests}
     return Wanted(
         tuple(sorted(tools, key=lambda t: t.tool)),
-        tuple(sorted(blocked)),
+        tuple(sorted(blocked, key=lambda n: n.tool)),
         frozenset(names - approved_names),
         tuple(sorted(f for f in checked.catalog.files if f not in parsed)),
+    )
+
+
+def _why_blocked(checked: Checked, manifest: Manifest) -> str:
+    """`blocked by RULE at file:line:col, …: not provisioned (…)`."""
+    findings = [f for f in checked.outcome.findings if f.blocking and f.file == manifest.file]
+    where = [f"{f.rule} at {f.file}:{f.line}:{f.column}" for f in findings[:3]]
+    if len(findings) > 3:
+        where.append(f"{len(findings) - 3} more")
+    return (
+        f"blocked by {', '.join(where) or 'a finding'}: not provisioned "
+        "(existing access left as is; see `guardrails check`)"
     )
 
 
@@ -95,10 +108,7 @@ class Provisioner:
 
     def plan(self, wanted: Wanted) -> Plan:
         """Read the live state and list the changes, with a fingerprint of both."""
-        notices = [
-            Notice(t, "blocked by a finding: not provisioned (existing access left as is)")
-            for t in wanted.blocked
-        ]
+        notices = list(wanted.blocked)
         notices += [
             Notice(f, "does not parse: no tool's access is removed until it does")
             for f in wanted.unreadable
