@@ -5,20 +5,36 @@ bundle `guardrails policy bundle` builds (or pushed with `guardrails policy push
 a development server). Guardrails sends only the input: one
 `POST /v1/data/guardrails/policies` with `{"input": ...}`.
 
-Fails closed: unreachable, timed out, an HTTP error, a reply that is not JSON or an
-undefined decision (no `result`) is an `EngineError` (exit 2), never a pass. The
-token is read from the environment variable the user names and is never printed.
+Fails closed: unreachable, timed out, an HTTP error, a reply that is not JSON, an
+undefined decision (no `result`) or a server whose bundle lacks a policy package the
+local policies define (a stale deployment would otherwise skip those rules silently)
+is an `EngineError` (exit 2), never a pass. The token is read from the environment
+variable the user names and is never printed.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from guardrails.engine.interface import EngineError, PolicySet
+from guardrails.engine.interface import VIOLATIONS_QUERY, EngineError, PolicySet
+
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+_POLICIES = VIOLATIONS_QUERY.removeprefix("data.") + "."
+
+
+def policy_packages(policies: PolicySet) -> frozenset[str]:
+    """The packages directly under `data.guardrails.policies` the policy set defines."""
+    found: set[str] = set()
+    for module in policies.modules:
+        match = _PACKAGE.search(module.text)
+        if match and match.group(1).startswith(_POLICIES):
+            found.add(match.group(1).removeprefix(_POLICIES).split(".")[0])
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -95,7 +111,9 @@ def describe_failure(server: OpaServer, doing: str, err: Exception) -> EngineErr
     if isinstance(err, requests.exceptions.ConnectionError):
         return EngineError(f"{where} is unreachable while {doing} (is the server running?)")
     if isinstance(err, requests.exceptions.HTTPError) and err.response is not None:
-        return EngineError(f"{where}: {doing} failed: {_http_problem(err.response)}")
+        # OPA's messages can quote Rego over several lines: keep the report to one.
+        problem = " ".join(_http_problem(err.response).split())
+        return EngineError(f"{where}: {doing} failed: {problem}")
     if isinstance(err, ValueError):  # the body was not JSON
         return EngineError(f"{where}: {doing}: the answer is not JSON")
     message = getattr(err, "message", None) or str(err)
@@ -104,7 +122,7 @@ def describe_failure(server: OpaServer, doing: str, err: Exception) -> EngineErr
     text = f"{code}: {message}" if code else str(message)
     if isinstance(details, list) and details:
         text += " (" + "; ".join(_error_item(item) for item in details[:5]) + ")"
-    return EngineError(f"{where}: {doing} failed: {text}")
+    return EngineError(f"{where}: {doing} failed: {' '.join(text.split())}")
 
 
 def _error_item(item: Any) -> str:
@@ -137,8 +155,9 @@ def _http_problem(response: Any) -> str:
 class OpaEvaluator:
     """Queries an OPA server that already holds the guardrails bundle."""
 
-    def __init__(self, server: OpaServer) -> None:
+    def __init__(self, server: OpaServer, packages: frozenset[str] = frozenset()) -> None:
         self._server = server
+        self._packages = packages
 
     def query(self, path: str, input: Mapping[str, Any] | None = None) -> Any:
         """POST `input` to `/v1/data/<path>`; a missing `result` is an error, never a pass."""
@@ -161,7 +180,16 @@ class OpaEvaluator:
                 f"OPA at {self._server.url}: {path} is undefined there "
                 "(is the guardrails bundle loaded? see `guardrails policy bundle`)"
             )
-        return answer["result"]
+        result = answer["result"]
+        if path == VIOLATIONS_QUERY and isinstance(result, Mapping):
+            missing = sorted(self._packages - set(result))
+            if missing:
+                raise EngineError(
+                    f"OPA at {self._server.url}: its bundle lacks the policy package(s) "
+                    f"{', '.join(missing)} defined here, so their rules would not run: "
+                    "deploy the bundle `guardrails policy bundle` builds from these policies"
+                )
+        return result
 
 
 class OpaEngine:
@@ -181,9 +209,10 @@ class OpaEngine:
         """Nothing to compile locally: the server evaluates what its bundle holds.
 
         Rule metadata (titles, levels) still comes from the local policy set, so the
-        bundle on the server should be built from the same policies.
+        bundle on the server should be built from the same policies; every policy
+        package defined here must be there (checked on each query).
         """
-        return OpaEvaluator(self.server)
+        return OpaEvaluator(self.server, policy_packages(policies))
 
 
 def push(server: OpaServer, policies: PolicySet) -> list[str]:

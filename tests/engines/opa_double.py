@@ -10,7 +10,10 @@ JSON shapes, and evaluates Rego with the embedded regorus engine:
 * `PUT /v1/policies/<id>`           200 `{}`; 400 `invalid_parameter` if it does not compile
 * `DELETE /v1/policies/<id>`        200 `{}`; 404 `resource_not_found`
 * `PUT /v1/data/<path>`             204
-* `POST /v1/data/<path>`            200 `{"result": value}`, or `{}` when undefined
+* `POST /v1/data/<path>`            200 `{"result": value}`, or `{}` when undefined;
+  with `?strict-builtin-errors=true` a failing built-in is 500 `internal_error`;
+  without it the rule that called it quietly does not fire, as in OPA (the fail-open
+  the engine must ask OPA to avoid)
 * a bundle (`load_bundle`) read the way OPA reads one: `.manifest` roots, every
   `data.json` at its directory's path, every `.rego` file.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import tarfile
 import threading
 import time
@@ -34,8 +38,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import regorus
+
+_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 
 
 @dataclass
@@ -48,6 +55,8 @@ class Behaviour:
     """Seconds to stall before answering."""
     undefined: bool = False
     """Answer data queries with `{}` (undefined), as OPA does for a missing document."""
+    not_json: bool = False
+    """Answer data queries 200 with an HTML page, as a misconfigured proxy might."""
 
 
 @dataclass
@@ -99,8 +108,36 @@ class OpaDouble:
         self.policies, self.data = policies, data
         self.revision = manifest.get("revision")
 
-    def evaluate(self, path: list[str], input: Any) -> tuple[bool, Any]:
-        """(defined, value) of data.<path> for `input`."""
+    def evaluate(self, path: list[str], input: Any, strict: bool = True) -> tuple[bool, Any]:
+        """(defined, value) of data.<path> for `input`.
+
+        Not strict (OPA's default): a package whose evaluation hits a failing built-in
+        contributes an empty `violation` set, as the rule simply does not fire in OPA.
+        """
+        try:
+            return self._evaluate(path, input)
+        except RuntimeError:
+            if strict:
+                raise
+        prefix = ".".join(path) + "."
+        packages = sorted(
+            {
+                match.group(1).removeprefix(prefix).split(".")[0]
+                for text in self.policies.values()
+                if (match := _PACKAGE.search(text)) and match.group(1).startswith(prefix)
+            }
+        )
+        value: dict[str, Any] = {}
+        for package in packages:
+            try:
+                defined, document = self._evaluate([*path, package], input)
+            except RuntimeError:
+                defined, document = True, {"violation": []}
+            if defined:
+                value[package] = document
+        return bool(value), value
+
+    def _evaluate(self, path: list[str], input: Any) -> tuple[bool, Any]:
         engine = _compile(self.policies, self.data)
         if input is not None:
             engine.set_input_json(json.dumps(input))
@@ -234,8 +271,17 @@ def _handler(double: OpaDouble) -> type[BaseHTTPRequestHandler]:
             if double.behaviour.undefined:
                 self._reply(200, {})
                 return
+            if double.behaviour.not_json:
+                page = b"<html><body>502 Bad Gateway</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return
+            strict = parse_qs(self.path.partition("?")[2]).get("strict-builtin-errors")
             try:
-                defined, value = double.evaluate(parts, body.get("input"))
+                defined, value = double.evaluate(parts, body.get("input"), strict == ["true"])
             except RuntimeError as err:
                 self._error(500, "internal_error", str(err)[:300])
                 return

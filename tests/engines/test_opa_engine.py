@@ -6,6 +6,7 @@ token) must exit 2 with one clear line and never pass; the token is never printe
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,7 +73,10 @@ def test_opa_engine_blocks_like_the_embedded_engine(opa: OpaDouble) -> None:
     assert run.exit_code == 1
     assert "SEC-SSO-REQUIRED" in run.stdout
     post = opa.requests[-1]
-    assert (post.method, post.path.split("?")[0]) == ("POST", "/v1/data/guardrails/policies")
+    assert (post.method, post.path) == (
+        "POST",
+        "/v1/data/guardrails/policies?strict-builtin-errors=true",
+    )
 
 
 def test_unreachable_server_exits_2() -> None:
@@ -93,6 +97,57 @@ def test_http_error_exits_2(opa: OpaDouble, status: int) -> None:
 def test_undefined_decision_exits_2(opa: OpaDouble) -> None:
     opa.behaviour.undefined = True
     _fails_closed(check_opa(opa.url), "undefined", "bundle")
+
+
+def test_answer_that_is_not_json_exits_2(opa: OpaDouble) -> None:
+    opa.behaviour.not_json = True
+    _fails_closed(check_opa(opa.url), "not JSON")
+
+
+def test_stale_bundle_without_a_local_policy_package_exits_2(opa: OpaDouble) -> None:
+    # The server holds the shipped library only; this catalog adds its own org.rego,
+    # whose rules the server would silently not run.
+    catalog = FIXTURES / "engines" / "org-catalog"
+    _fails_closed(check_opa(opa.url, catalog=catalog), "lacks the policy package(s) org")
+
+
+BROKEN_BUILTIN = """package guardrails.policies.naming
+
+import rego.v1
+
+violation contains v if {
+\tsome name, m in input.manifests
+\tnot regex.match(data.guardrails.naming.pattern, name)
+\tv := {"rule": "ORG-NAMING", "manifest": name, "path": ["metadata", "name"], "message": "x"}
+}
+"""
+BROKEN_DATA = """naming:
+  pattern: "(unclosed"
+rules:
+  ORG-NAMING:
+    title: Tool names follow the naming scheme
+    category: standards
+    severity: low
+    level: hard-mandatory
+    remediation: Rename the tool.
+"""
+
+
+def test_failing_builtin_on_the_server_exits_2_never_passes(tmp_path: Path) -> None:
+    # Without strict-builtin-errors OPA would skip the rule and the check would pass.
+    catalog = tmp_path / "catalog"
+    shutil.copytree(EXAMPLES, catalog, ignore=shutil.ignore_patterns("bad"))
+    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "naming.rego").write_text(BROKEN_BUILTIN)
+    (catalog / "policies" / "data" / "naming.yaml").write_text(BROKEN_DATA)
+    with running() as double:
+        pushed = guardrails("policy", "push", "--opa-url", double.url, "-C", catalog)
+        assert pushed.exit_code == 0, pushed.stderr
+        _fails_closed(check_opa(double.url, catalog=catalog), "HTTP 500")
+        defined, value = double.evaluate(
+            ["guardrails", "policies"], {"now": NOW, "manifests": {"x": {}}}, strict=False
+        )
+    assert defined and value["naming"] == {"violation": []}  # what OPA's default would do
 
 
 def test_server_without_the_bundle_exits_2() -> None:
