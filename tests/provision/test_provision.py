@@ -534,3 +534,12 @@ def test_every_scim_page_is_read_and_mass_deactivation_is_refused(world: World) 
     assert refused.exit_code == 2
     assert "refusing to revoke 105 accesses (more than --max-deletes 10)" in refused.output
     assert all(world.scim_users("hubspot").values())  # nothing deactivated
+
+
+def test_apply_without_a_terminal_or_auto_approve_changes_nothing(world: World) -> None:
+    result = world.run("apply")
+    assert result.exit_code == 2
+    assert "guardrails: error: not a terminal: rerun with --auto-approve to apply" in result.output
+    assert "+ create group saas-hubspot" in result.output  # the plan was shown first
+    assert world.faults.seen == {"aws": 0, "scim": 0}
+    assert not (world.root / ".guardrails" / "audit.jsonl").exists()
