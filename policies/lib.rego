@@ -33,15 +33,21 @@ every_manifest[name] := m if some name, m in input.invalid
 
 # --- Regex screens -------------------------------------------------------------
 #
-# Some checks look at every string of a manifest (secrets) or at every email (free-mail
-# accounts). Doing that value by value costs microseconds each, seconds per 10,000
-# manifests. Instead the catalog is turned into JSON text once, in blocks of
-# `block_size` manifests, and a rule asks `screened(pattern)` (or `screened_lower`, on
-# lower-cased text) for the names of the manifests whose JSON text matches: one regex
-# per block, then one per manifest of a block that matched. The rule then checks those
-# few manifests exactly. A screen may match more than the exact check, never less:
-# write screen patterns that match the JSON text of whatever the exact check finds.
+# Some checks look at every string of a manifest (secrets), at every email (free-mail
+# accounts) or at a value most manifests do not have (a denied vendor). Doing that
+# value by value costs microseconds each, seconds per 10,000 manifests. Instead the
+# catalog is turned into JSON text, and a rule asks `screened(pattern)` (or
+# `screened_lower`, on lower-cased text) for the names of the manifests whose JSON
+# text matches: one regex over the whole catalog; only if it matches, one per block of
+# `block_size` manifests; then one per manifest of a block that matched. The rule then
+# checks those few manifests exactly. A screen may match more than the exact check,
+# never less: write screen patterns that match the JSON text of whatever the exact
+# check finds (and, for rego-cpp, never end a pattern with `"`: use `\W`).
 block_size := 100
+
+catalog_text := concat("\n", [json.marshal(input.manifests), json.marshal(object.get(input, "invalid", {}))])
+
+catalog_lower := lower(catalog_text)
 
 sorted_names := sort([name | every_manifest[name]])
 
@@ -56,6 +62,7 @@ text_blocks := [block |
 
 # Names of the manifests whose JSON text matches `pattern`.
 screened(pattern) := {name |
+	regex.match(pattern, catalog_text)
 	some block in text_blocks
 	regex.match(pattern, block.text)
 	some name in block.names
@@ -64,8 +71,15 @@ screened(pattern) := {name |
 
 # Names of the manifests whose lower-cased JSON text matches `pattern`.
 screened_lower(pattern) := {name |
+	regex.match(pattern, catalog_lower)
 	some block in text_blocks
 	regex.match(pattern, block.lower)
 	some name in block.names
 	regex.match(pattern, lower(json.marshal(every_manifest[name])))
 }
+
+# `text` with the regex metacharacters escaped, to match it literally in a screen.
+regex_literal(text) := replace(replace(replace(replace(replace(replace(replace(
+	replace(replace(replace(replace(replace(replace(replace(text, "\\", "\\\\"),
+	".", "\\."), "+", "\\+"), "*", "\\*"), "?", "\\?"), "(", "\\("), ")", "\\)"),
+	"[", "\\["), "]", "\\]"), "{", "\\{"), "}", "\\}"), "|", "\\|"), "^", "\\^"), "$", "\\$")

@@ -3,7 +3,6 @@
 # special categories of data that marketing tools may not hold at all.
 package guardrails.policies.residency
 
-import data.guardrails.lib
 import rego.v1
 
 settings := data.guardrails.residency

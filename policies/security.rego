@@ -128,9 +128,16 @@ violation contains v if {
 
 has_admins(m) if count(m.spec.access.admins) > 0
 
-# SEC-VENDOR-DENYLIST
+# SEC-VENDOR-DENYLIST (only manifests whose text names a denied vendor are looked at)
+denied_suspects := lib.screened_lower(concat("", [
+	"(", concat("|", [lib.regex_literal(vendor) | settings.vendors.denied[vendor]]), ")\\W",
+])) if {
+	count(settings.vendors.denied) > 0
+} else := set()
+
 violation contains v if {
-	some name, m in input.manifests
+	some name in denied_suspects
+	m := input.manifests[name]
 	reason := settings.vendors.denied[lower(m.spec.vendor.name)]
 	v := {
 		"rule": "SEC-VENDOR-DENYLIST", "manifest": name, "path": ["spec", "vendor", "name"],

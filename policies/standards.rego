@@ -23,9 +23,17 @@ violation contains v if {
 	}
 }
 
-# ... and the owner is a person, not a shared mailbox.
+# ... and the owner is a person, not a shared mailbox (only manifests whose text has
+# such an address are looked at).
+shared_mailbox_suspects := lib.screened_lower(concat("", [
+	"(", concat("|", [lib.regex_literal(box) | some box in settings.shared_mailboxes]), ")@",
+])) if {
+	count(settings.shared_mailboxes) > 0
+} else := set()
+
 violation contains v if {
-	some name, m in input.manifests
+	some name in shared_mailbox_suspects
+	m := input.manifests[name]
 	mailbox := lower(substring(m.metadata.owner, 0, indexof(m.metadata.owner, "@")))
 	shared_mailboxes[mailbox]
 	v := {
