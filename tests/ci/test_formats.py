@@ -131,6 +131,32 @@ def test_sarif_rules_carry_help_text_and_a_help_uri() -> None:
         assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
 
 
+def test_every_help_uri_lands_on_a_rule_heading_in_docs_rules_md() -> None:
+    # A dead link in code scanning is worse than none: each rule must have its section.
+    headings = {
+        line.removeprefix("## ").strip().lower()
+        for line in (REPO / "docs" / "rules.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("## ")
+    }
+    for catalog in ("examples", "examples/bad"):
+        for rule in sarif(catalog)["runs"][0]["tool"]["driver"]["rules"]:
+            page, _, section = rule["helpUri"].partition("#")
+            assert page.endswith("/blob/main/docs/rules.md")
+            assert section in headings, (
+                f"{rule['id']} has no section in docs/rules.md: regenerate it with "
+                "`python -m guardrails.report.rules_doc > docs/rules.md`"
+            )
+
+
+def test_rules_page_explains_each_rule() -> None:
+    from guardrails.report.rules_doc import render, shipped_rules
+
+    page = render(shipped_rules())
+    section = page.split("## SEC-SSO-REQUIRED\n")[1].split("\n## ")[0]
+    assert "Why: " in section and "How to comply: Set spec.auth.sso" in section
+    assert "```yaml" in section
+
+
 # --- JUnit -----------------------------------------------------------------
 
 
