@@ -6,10 +6,14 @@ For each size it generates a corpus (bench/corpus.py, fixed seed) under
 `bench/corpus/N/`, then measures, as subprocesses so start-up is included:
 
 * floor: PyYAML's C loader parsing every manifest in one process (nothing else);
-* cold:  `guardrails check -f json` on the whole catalog (shipped policy library,
-         JSON report written to a file);
+* cold:  `guardrails check --no-cache -f json` on the whole catalog (shipped policy
+         library, JSON report written to a file);
+* warm:  the same check with its cache filled by an earlier run, after one manifest
+         changed (a new value each time, so every run re-reads exactly one file);
 
-and prints the median wall time, the ratio cold/floor and the peak RSS of the check.
+and prints the median wall time, the ratios cold/floor and warm/cold, the CPU time
+(user + system, workers included: on a busy machine wall time says less) and the
+peak RSS of the cold check, with its growth per 1,000 manifests to show it is linear.
 `--help` start-up is timed against a bare `python -c pass`.
 Results are also written to `bench/results/check.json`.
 """
@@ -17,13 +21,16 @@ Results are also written to `bench/results/check.json`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import generate
@@ -39,26 +46,48 @@ for path in sorted(pathlib.Path(sys.argv[1]).glob("manifests/*.yaml")):
 """
 
 
-def run(command: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, exit code, peak RSS in MiB) of one subprocess."""
+def run(command: list[str]) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds, exit code, peak RSS in MiB) of one subprocess."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, process.returncode, usage.ru_maxrss // 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, process.returncode, usage.ru_maxrss // 1024
 
 
-def median(command: list[str], repeat: int, before: list[str] | None = None) -> dict[str, float]:
-    """Median wall time and peak RSS over `repeat` runs; `before` runs untimed first."""
-    times, rss, code = [], [], 0
+def median(
+    command: list[str], repeat: int, before: Callable[[], object] | None = None
+) -> dict[str, float]:
+    """Median wall and CPU time, and peak RSS, over `repeat` runs; `before` runs untimed."""
+    times, cpu, rss, code = [], [], [], 0
     for _ in range(repeat):
         if before:
-            subprocess.run(before, check=True)
-        elapsed, code, peak = run(command)
+            before()
+        elapsed, used, code, peak = run(command)
         times.append(elapsed)
+        cpu.append(used)
         rss.append(peak)
-    return {"seconds": statistics.median(times), "rss_mib": max(rss), "exit": code}
+    return {
+        "seconds": statistics.median(times),
+        "cpu_seconds": statistics.median(cpu),
+        "rss_mib": max(rss),
+        "exit": code,
+    }
+
+
+def change_one_manifest(corpus: Path) -> Callable[[], object]:
+    """A step that gives one manifest a purpose it never had (so its cache entry misses)."""
+    manifest = corpus / "manifests" / "tool-00000.yaml"
+    original = manifest.read_text("utf-8")
+    edits = iter(range(1, 1_000_000))
+
+    def change() -> None:
+        changed = original.replace("  purpose: ", f"  purpose: (revision {next(edits)}) ", 1)
+        assert changed != original
+        manifest.write_text(changed, "utf-8")
+
+    return change
 
 
 def bench_size(size: int, repeat: int) -> dict[str, object]:
@@ -67,8 +96,38 @@ def bench_size(size: int, repeat: int) -> dict[str, object]:
     report = str(BENCH / "corpus" / f"{size}.json")
     check = [GUARDRAILS, "check", str(corpus), "--now", NOW, "-f", "json", "-o", report]
     floor = median([PYTHON, "-c", FLOOR, str(corpus)], repeat)
-    cold = median(check, repeat)
-    return {"manifests": size, "floor": floor, "cold": cold}
+    cold = median([*check, "--no-cache"], repeat)
+    subprocess.run(check, check=False, stdout=subprocess.DEVNULL)  # fills the cache
+    warm = median(check, repeat, before=change_one_manifest(corpus))
+    return {"manifests": size, "floor": floor, "cold": cold, "warm": warm}
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    """The scaling table, one line per size, as printed and pasted into the docs."""
+    lines = [
+        "| manifests | floor s | cold s | cold/floor | warm s | warm/cold "
+        "| cold CPU s | warm CPU s | peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        floor, cold, warm = row["floor"], row["cold"], row["warm"]
+        lines.append(
+            f"| {row['manifests']:,} | {floor['seconds']:.2f} | {cold['seconds']:.2f} "
+            f"| {cold['seconds'] / floor['seconds']:.2f} | {warm['seconds']:.2f} "
+            f"| {warm['seconds'] / cold['seconds']:.2f} | {cold['cpu_seconds']:.2f} "
+            f"| {warm['cpu_seconds']:.2f} | {cold['rss_mib']} |"
+        )
+    return lines
+
+
+def memory_growth(rows: list[dict[str, Any]]) -> str:
+    """Peak RSS growth per 1,000 manifests between consecutive sizes (flat = linear)."""
+    steps = []
+    for small, large in itertools.pairwise(rows):
+        added = (large["manifests"] - small["manifests"]) / 1000
+        grown = (large["cold"]["rss_mib"] - small["cold"]["rss_mib"]) / added
+        steps.append(f"{small['manifests']:,}->{large['manifests']:,}: {grown:.1f} MiB")
+    return "peak RSS growth per 1,000 manifests: " + "; ".join(steps)
 
 
 def main() -> int:
@@ -77,21 +136,18 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    bare = median([PYTHON, "-c", "pass"], 5)["seconds"]
-    helps = median([GUARDRAILS, "--help"], 5)["seconds"]
-    rows = [bench_size(size, args.repeat) for size in args.sizes]
+    load = os.getloadavg()[0]
+    bare = median([PYTHON, "-c", "pass"], 9)["seconds"]
+    helps = median([GUARDRAILS, "--help"], 9)["seconds"]
+    rows: list[dict[str, Any]] = [bench_size(size, args.repeat) for size in args.sizes]
     print(f"guardrails --help: {helps:.3f} s; bare python: {bare:.3f} s; ratio {helps / bare:.1f}x")
-    print(f"{'manifests':>9} {'floor s':>8} {'cold s':>8} {'cold/floor':>10} {'peak RSS MiB':>12}")
-    for row in rows:
-        floor, cold = row["floor"], row["cold"]
-        assert isinstance(floor, dict) and isinstance(cold, dict)
-        print(
-            f"{row['manifests']:>9} {floor['seconds']:>8.2f} {cold['seconds']:>8.2f} "
-            f"{cold['seconds'] / floor['seconds']:>10.2f} {cold['rss_mib']:>12}"
-        )
+    print(f"machine: {os.cpu_count()} cores; load average before: {load:.2f}")
+    print("\n".join(table(rows)))
+    if len(rows) > 1:
+        print(memory_growth(rows))
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
-    document = {"help": helps, "bare_python": bare, "sizes": rows}
+    document = {"help": helps, "bare_python": bare, "load_average": load, "sizes": rows}
     (results / "check.json").write_text(json.dumps(document, indent=2), "utf-8")
     return 0
 

@@ -133,35 +133,46 @@ class ExaminedCache:
         return hmac.digest(self._secret, key + payload, "sha256")
 
     def get(self, key: bytes) -> ExaminedFile | None:
-        """The entry for `key` if it exists and is intact; None otherwise."""
+        """The entry for `key` if it exists and is intact; None otherwise.
+
+        Only reads (safe in a worker process); `keep` records the use.
+        """
         entry = self._stored.get(key)
         if entry is None:
             return None
         mac, payload = entry
         if not hmac.compare_digest(mac, self._mac(key, payload)):
-            self._changed = True  # drop the bad entry on the next save
             return None
-        examined = _decode(payload)
-        if examined is None:
-            self._changed = True
-            return None
+        return _decode(payload)
+
+    def entry(self, key: bytes, examined: ExaminedFile) -> tuple[bytes, bytes] | None:
+        """(HMAC, payload) to store `examined` under `key`; None when it cannot be stored.
+
+        Only computes (safe in a worker process); `keep` records it.
+        """
+        payload = _encode(examined)
+        return None if payload is None else (self._mac(key, payload), payload)
+
+    def keep(self, key: bytes, entry: tuple[bytes, bytes] | None = None) -> None:
+        """Keep `key` in the cache: the stored entry that was used, or a new `entry`."""
+        if entry is None:
+            stored = self._stored.get(key)
+            if stored is not None:
+                self._used[key] = stored
+            return
         self._used[key] = entry
-        return examined
+        self._changed = True
 
     def put(self, key: bytes, examined: ExaminedFile) -> None:
         """Remember `examined` under `key` (written by `save`)."""
-        payload = _encode(examined)
-        if payload is None:
-            return
-        self._used[key] = (self._mac(key, payload), payload)
-        self._changed = True
+        self.keep(key, self.entry(key, examined))
 
     def save(self) -> None:
         """Write the entries used by this run (others are stale), if anything changed.
 
         A cache that cannot be written is simply not written: it is an optimisation.
         """
-        if not self._changed and len(self._used) == len(self._stored):
+        if not self._changed and self._used.keys() == self._stored.keys():
             return
         chunks = [_MAGIC]
         for key, (mac, payload) in self._used.items():

@@ -10,12 +10,15 @@ only for files that have a finding (`LazyPositions`).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from guardrails.catalog.safe_yaml import LoadError, Mark, Path, load_text, load_value
 from guardrails.catalog.schema import is_valid, validate
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 # Below this many files a second process costs more than it saves.
 PARALLEL_FROM = 400
@@ -99,12 +102,15 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
     return ExaminedFile(document, False, problems)
 
 
-# Set just before the pool forks, so workers inherit the bytes instead of being sent them.
-_PENDING: Sequence[tuple[bytes, str]] = ()
+# Set just before the pool forks, so workers inherit the work and its inputs (bytes,
+# the open cache) instead of being sent them.
+_PENDING: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
 
 
-def _examine_slice(start: int, stop: int, max_bytes: int) -> list[ExaminedFile]:
-    return [examine(data, kind, max_bytes) for data, kind in _PENDING[start:stop]]
+def _run_slice(start: int, stop: int) -> list[Any]:
+    assert _PENDING is not None
+    work, items = _PENDING
+    return [work(item) for item in items[start:stop]]
 
 
 def usable_cores() -> int:
@@ -115,36 +121,40 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def examine_all(
-    files: Sequence[tuple[bytes, str]], max_bytes: int, workers: int | None = None
-) -> list[ExaminedFile]:
-    """`examine` every (bytes, kind), in order, on up to `workers` processes.
+def on_all_cores(work: Callable[[T], R], items: Sequence[T], workers: int | None) -> list[R]:
+    """`[work(item) for item in items]`, shared among up to `workers` processes.
 
     `workers=None` picks: one per usable core for a large catalog, else just this
-    process. Each result depends only on its file, so the answer is the same either
-    way. Worker processes are forked (they start instantly and share the bytes);
-    where fork is unavailable everything runs here.
+    process. `work` must depend only on its item (each file's result depends only on
+    the file), so the answer is the same either way. Workers are forked: they start
+    at once and share memory; where fork is unavailable everything runs here.
     """
     import multiprocessing
 
     if workers is None:
-        workers = usable_cores() if len(files) >= PARALLEL_FROM else 1
-    workers = min(workers, len(files))
+        workers = usable_cores() if len(items) >= PARALLEL_FROM else 1
+    workers = min(workers, len(items))
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [examine(data, kind, max_bytes) for data, kind in files]
+        return [work(item) for item in items]
     global _PENDING
-    _PENDING = files
+    _PENDING = (work, items)
     try:
         # This process takes the first share itself while the others work.
-        bounds = [len(files) * i // workers for i in range(workers + 1)]
+        bounds = [len(items) * i // workers for i in range(workers + 1)]
         with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
             others = [
-                pool.apply_async(_examine_slice, (bounds[i], bounds[i + 1], max_bytes))
-                for i in range(1, workers)
+                pool.apply_async(_run_slice, (bounds[i], bounds[i + 1])) for i in range(1, workers)
             ]
-            results = _examine_slice(bounds[0], bounds[1], max_bytes)
+            results: list[R] = _run_slice(bounds[0], bounds[1])
             for share in others:
                 results += share.get()
         return results
     finally:
-        _PENDING = ()
+        _PENDING = None
+
+
+def examine_all(
+    files: Sequence[tuple[bytes, str]], max_bytes: int, workers: int | None = None
+) -> list[ExaminedFile]:
+    """`examine` every (bytes, kind), in order, on up to `workers` processes."""
+    return on_all_cores(lambda file: examine(file[0], file[1], max_bytes), files, workers)

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from guardrails.catalog.examine import ExaminedFile, examine_all, refused
+from guardrails.catalog.examine import ExaminedFile, examine, on_all_cores, refused
 from guardrails.catalog.model import Catalog, Manifest, PolicyException
 from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path, Positions
-from guardrails.catalog.tree import YAML_SUFFIXES, Tree
+from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.findings import Finding, Rule, format_path
 
@@ -90,33 +90,40 @@ def _examine(
     cache: ExaminedCache | None,
     workers: int | None,
 ) -> list[tuple[bytes, ExaminedFile]]:
-    """Read and examine every file (from the cache where it is unchanged), in order."""
-    results: list[tuple[bytes, ExaminedFile | None]] = []
-    keys: list[bytes | None] = []
-    for path in paths:
-        data, examined, key = b"", None, None
+    """Read and examine every file (from the cache where it is unchanged), in order.
+
+    Everything per file (reading, hashing, the cache look-up, parsing, validating)
+    runs on all cores for a large catalog on disk; only the cache's book-keeping is
+    done here.
+    """
+
+    def read_and_examine(path: str) -> tuple[bytes, ExaminedFile, bytes | None, Any]:
         try:
             size = tree.size(path)
             if size > max_bytes:
                 # Refuse before reading: a huge file costs nothing.
-                examined = refused(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
-            else:
-                data = tree.read(path)
+                message = f"file is {size:,} bytes, over the {max_bytes:,}-byte limit"
+                return b"", refused(message), None, None
+            data = tree.read(path)
         except OSError as err:
-            examined = refused(f"cannot read: {err}")
-        if examined is None and cache is not None:
-            key = cache.key(kind, max_bytes, data)
-            examined = cache.get(key)
-        results.append((data, examined))
-        keys.append(key)
-    missing = [i for i, (_, examined) in enumerate(results) if examined is None]
-    fresh = examine_all([(results[i][0], kind) for i in missing], max_bytes, workers)
-    for i, examined in zip(missing, fresh, strict=True):
-        results[i] = (results[i][0], examined)
-        key = keys[i]
-        if cache is not None and key is not None:
-            cache.put(key, examined)
-    return [(data, examined) for data, examined in results if examined is not None]
+            return b"", refused(f"cannot read: {err}"), None, None
+        if cache is None:
+            return data, examine(data, kind, max_bytes), None, None
+        key = cache.key(kind, max_bytes, data)
+        examined = cache.get(key)
+        if examined is not None:
+            return data, examined, key, None
+        examined = examine(data, kind, max_bytes)
+        return data, examined, key, cache.entry(key, examined)
+
+    if not isinstance(tree, WorkTree):
+        workers = 1  # a git revision is read through one git process
+    results = on_all_cores(read_and_examine, paths, workers)
+    if cache is not None:
+        for _, _, key, entry in results:
+            if key is not None:
+                cache.keep(key, entry)
+    return [(data, examined) for data, examined, _, _ in results]
 
 
 def _report(examined: ExaminedFile, file: str, problems: list[Finding]) -> Mapping[str, Any] | None:
