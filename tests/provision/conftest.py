@@ -44,6 +44,8 @@ class Faults:
     seen: dict[str, int] = field(default_factory=lambda: {"aws": 0, "scim": 0})
     injected: int = 0
     """Failures answered so far."""
+    scim_methods: list[str] = field(default_factory=list)
+    """HTTP methods of every SCIM request the server received, in order."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_write(self, service: str, first: int, times: int = 1, **kw: str | bool) -> None:
@@ -60,6 +62,7 @@ class Faults:
                 service, write = "aws", operation.startswith(("Create", "Delete"))
             else:
                 service, write = "scim", environ["REQUEST_METHOD"] in WRITE_METHODS
+                self.scim_methods.append(environ["REQUEST_METHOD"])
             if write:
                 with self.lock:
                     self.seen[service] += 1

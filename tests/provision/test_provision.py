@@ -89,6 +89,7 @@ def test_member_added_and_removed(world: World) -> None:
     assert "bob@example.com" in members and "alice@example.com" not in members
     scim = world.scim_users("hubspot")
     assert scim["alice@example.com"] is False and scim["bob@example.com"] is True
+    assert "DELETE" not in world.faults.scim_methods  # deactivated, never deleted
     # back again: alice is reactivated, not created twice
     world.edit("hubspot", "users: [bob@example.com]", "users: [alice@example.com]")
     plan = world.run("plan")
