@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,25 @@ def test_failing_builtin_is_an_error_not_a_pass(tmp_path: Path, engine: str) -> 
 def test_auto_picks_an_installed_embedded_engine() -> None:
     expected = "regorus" if importlib.util.find_spec("regorus") else "regopy"
     assert get_engine("auto").name == expected
+
+
+def test_auto_falls_back_to_regopy_where_regorus_does_not_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if importlib.util.find_spec("regopy") is None:
+        pytest.skip("no regopy wheel here")
+    reference = guardrails("check", PORTABLE, "--now", NOW, "-f", "json", "--engine", "regopy")
+    monkeypatch.setitem(sys.modules, "regorus", None)  # `import regorus` now fails
+    assert get_engine("auto").name == "regopy"
+    run = guardrails("check", PORTABLE, "--now", NOW, "-f", "json")
+    assert (run.exit_code, run.stdout) == (reference.exit_code, reference.stdout)
+
+
+def test_auto_without_any_embedded_engine_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "regorus", None)
+    monkeypatch.setitem(sys.modules, "regopy", None)
+    run = guardrails("check", PORTABLE, "--now", NOW)
+    assert run.exit_code == 2
+    assert run.stdout == ""
+    assert "no embedded Rego engine is installed" in run.stderr
+    assert "--engine opa" in run.stderr
