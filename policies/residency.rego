@@ -3,6 +3,7 @@
 # special categories of data that marketing tools may not hold at all.
 package guardrails.policies.residency
 
+import data.guardrails.lib
 import rego.v1
 
 settings := data.guardrails.residency
@@ -44,9 +45,18 @@ violation contains v if {
 	}
 }
 
+# Manifests whose text names a category of `categories` (see lib.screened): only those
+# are looked at by the rules about rare categories.
+naming(categories) := lib.screened(concat("", [
+	"(", concat("|", [lib.regex_literal(c) | categories[c]]), ")\\W",
+])) if {
+	count(categories) > 0
+} else := set()
+
 # RES-CATEGORY-LOCATION
 violation contains v if {
-	some name, m in input.manifests
+	some name in naming(settings.by_category)
+	m := input.manifests[name]
 	some category in m.spec.data.categories
 	places := settings.by_category[category]
 	some i, place in m.spec.data.residency
@@ -75,7 +85,8 @@ violation contains v if {
 
 # RES-RESTRICTED-DATA
 violation contains v if {
-	some name, m in input.manifests
+	some name in naming(settings.restricted_categories)
+	m := input.manifests[name]
 	some i, category in m.spec.data.categories
 	reason := settings.restricted_categories[category]
 	v := {

@@ -48,8 +48,8 @@ violation contains v if {
 violation contains v if {
 	some name, m in input.manifests
 	certs_required_for[m.spec.data.classification]
+	not has_current_certification(m.spec.vendor)
 	certifications := object.get(m.spec.vendor, "certifications", [])
-	count([c | some c in certifications; c.expires >= input.now; accepted_certs[c.name]]) == 0
 	expired := [concat(" on ", [c.name, c.expires]) | some c in certifications; accepted_certs[c.name]]
 	v := {
 		"rule": "SEC-CERT-REQUIRED", "manifest": name,
@@ -59,6 +59,12 @@ violation contains v if {
 			concat(" or ", settings.certifications.accepted), "; ", cert_gap(expired),
 		]),
 	}
+}
+
+has_current_certification(vendor) if {
+	some c in vendor.certifications
+	c.expires >= input.now
+	accepted_certs[c.name]
 }
 
 cert_gap(expired) := concat("", ["the listed ones have expired (", concat(", ", expired), ")"]) if {

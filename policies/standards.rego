@@ -46,9 +46,9 @@ violation contains v if {
 violation contains v if {
 	some name, m in input.manifests
 	some i, flow in m.spec.integrations
+	not flow.external == true
 	not input.manifests[flow.tool]
 	not input.invalid[flow.tool]
-	not flow.external == true
 	v := {
 		"rule": "STD-INTEGRATION-UNKNOWN", "manifest": name,
 		"path": ["spec", "integrations", i, "tool"],
@@ -58,18 +58,29 @@ violation contains v if {
 
 # STD-PERSONAL-DATA-FLOW: the receiving side of a flow (the other tool for outbound
 # and bidirectional flows, this one for inbound and bidirectional) must declare each
-# personal category that flows, and not be public. Written as one rule per side with
-# the cheap, usually false, test first: most flows are fine.
+# personal category that flows, and not be public. One rule per side, the cheap tests
+# first: looking a tool up in a large catalog costs more than reading a field.
 violation contains v if {
 	some name, m in input.manifests
 	some i, flow in m.spec.integrations
 	flow.direction != "inbound"
-	target := input.manifests[flow.tool]
 	not flow.external == true
+	target := input.manifests[flow.tool]
 	some j, category in flow.data
 	startswith(category, "personal.")
 	not holds(target, category)
 	v := flow_violation(name, i, j, category, flow.tool, target)
+}
+
+violation contains v if {
+	some name, m in input.manifests
+	m.spec.data.classification == "public"
+	some i, flow in m.spec.integrations
+	flow.direction != "outbound"
+	not flow.external == true
+	some j, category in flow.data
+	startswith(category, "personal.")
+	v := flow_violation(name, i, j, category, name, m)
 }
 
 violation contains v if {
@@ -79,7 +90,8 @@ violation contains v if {
 	not flow.external == true
 	some j, category in flow.data
 	startswith(category, "personal.")
-	not holds(m, category)
+	not category in m.spec.data.categories
+	m.spec.data.classification != "public"
 	v := flow_violation(name, i, j, category, name, m)
 }
 
@@ -99,9 +111,16 @@ flow_problem(target) := "whose classification is public" if {
 	target.spec.data.classification == "public"
 } else := "whose manifest does not declare that category"
 
-# STD-STANDARD-TOOL
+# STD-STANDARD-TOOL (only manifests whose text names a standard capability are looked at)
+standard_suspects := lib.screened(concat("", [
+	"(", concat("|", [lib.regex_literal(c) | settings.tools[c]]), ")\\W",
+])) if {
+	count(settings.tools) > 0
+} else := set()
+
 violation contains v if {
-	some name, m in input.manifests
+	some name in standard_suspects
+	m := input.manifests[name]
 	some i, capability in m.spec.capabilities
 	standard := settings.tools[capability]
 	standard != name
