@@ -50,6 +50,8 @@ class ScimState:
     """userNames in that group."""
     group_managed: bool = True
     """False when `saas-<name>` exists but guardrails did not create it (left alone)."""
+    other_groups: int = 0
+    """How many more groups share the name `saas-<name>` (reported, never touched)."""
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-able, order-independent view for fingerprints."""
@@ -58,6 +60,7 @@ class ScimState:
             "group": self.group_id,
             "members": sorted(self.members),
             "group_managed": self.group_managed,
+            "other_groups": self.other_groups,
         }
 
 
@@ -76,13 +79,25 @@ def _client_class() -> Any:
                 if self.counter is not None:
                     self.counter.record_request(PROVIDER)
                 response = super().request(method, url, **kwargs)
-                retry = response.status_code == 429 or response.status_code >= 500
+                retry = _retryable(method, response.status_code)
                 if not retry or attempt == self.attempts:
                     return response
                 time.sleep(_delay(attempt, response.headers.get("Retry-After")))
             raise AssertionError("unreachable")
 
     return RetryingClient
+
+
+def _retryable(method: str, status: int) -> bool:
+    """429 and 5xx are retried, except that a POST is only retried when the server
+    surely did not carry it out (429, 503): a POST whose answer was lost in a 500 may
+    have created the resource, and sending it again would create a second one. The
+    next apply reads the live state and completes the work instead."""
+    if status == 429:
+        return True
+    if method.upper() == "POST":
+        return status == 503
+    return status >= 500
 
 
 def _patch(*operations: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +167,11 @@ class ScimTool:
             found = self.client.query(
                 Group, query_parameters={"filter": f'displayName eq "{name}"'}
             )
-            groups = found.resources or []
+            # guardrails' own group first, whichever order the server lists them in
+            groups = sorted(
+                found.resources or [],
+                key=lambda g: not str(g.external_id or "").startswith(MARK),
+            )
             by_id = {u.id: n for n, u in users.items()}
             members: frozenset[str] = frozenset()
             group_id = None
@@ -163,7 +182,7 @@ class ScimTool:
                 members = frozenset(
                     by_id[str(m.value)] for m in groups[0].members or [] if str(m.value) in by_id
                 )
-        self.state = ScimState(users, group_id, members, managed)
+        self.state = ScimState(users, group_id, members, managed, max(len(groups) - 1, 0))
         self.ids = {n: u.id for n, u in users.items()}
         self.group_id = group_id
         return self.state
@@ -196,6 +215,14 @@ class ScimTool:
         if not state.group_managed:
             notices.append(
                 Notice(self.tool, "SCIM group exists but guardrails did not create it: left alone")
+            )
+        if state.other_groups:
+            notices.append(
+                Notice(
+                    self.tool,
+                    f"{state.other_groups} more SCIM group(s) named {name}: left alone "
+                    f"(guardrails uses id {state.group_id})",
+                )
             )
         if state.group_id is None:
             changes.append(Change(PROVIDER, self.tool, "create-group", name))

@@ -454,10 +454,12 @@ def test_a_write_done_but_its_answer_lost_then_reapply_converges(world: World) -
 
 
 def test_scim_failure_half_way_then_reapply_converges(world: World) -> None:
-    # the 3rd SCIM write (create user dan) is carried out, then both attempts answer 500
-    world.faults.fail_write("scim", 3, times=2, status="500 Internal Server Error", after=True)
+    # the 3rd SCIM write (create user dan) is carried out, then answers 500: a POST is
+    # not sent again (it could create a second resource); the run stops there
+    world.faults.fail_write("scim", 3, status="500 Internal Server Error", after=True)
     failed = world.run("apply", "--auto-approve")
     assert failed.exit_code == 2, failed.output
+    assert world.faults.injected == 1
     assert "error: hubspot: create user dan@example.com: scim http://" in failed.output
     resumed = world.run("apply", "--auto-approve")
     assert resumed.exit_code == 0, resumed.output
@@ -544,3 +546,37 @@ def test_apply_without_a_terminal_or_auto_approve_changes_nothing(world: World) 
     assert "+ create group saas-hubspot" in result.output  # the plan was shown first
     assert world.faults.seen == {"aws": 0, "scim": 0}
     assert not (world.root / ".guardrails" / "audit.jsonl").exists()
+
+
+def test_a_lost_answer_to_creating_the_scim_group_never_makes_a_second_one(
+    world: World,
+) -> None:
+    import httpx2
+
+    # SCIM writes: 4 users, then POST /Groups (5th): carried out, answer lost in a 500
+    world.faults.fail_write("scim", 5, status="500 Internal Server Error", after=True)
+    failed = world.run("apply", "--auto-approve")
+    assert failed.exit_code == 2, failed.output
+    assert "hubspot: create group saas-hubspot: scim " in failed.output
+    resumed = world.run("apply", "--auto-approve")
+    assert resumed.exit_code == 0, resumed.output
+    assert "done: + hubspot scim: create group" not in resumed.output
+    url = f"{world.state.scim_url}/hubspot/v2/Groups"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    groups = httpx2.get(url, headers=headers).json()["Resources"]
+    assert [(g["displayName"], len(g["members"])) for g in groups] == [("saas-hubspot", 4)]
+    # a same-named group made by hand later is reported and left alone
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "saas-hubspot",
+    }
+    assert httpx2.post(url, json=body, headers=headers).status_code == 201
+    world.edit("hubspot", "users: [alice@example.com]", "users: [bob@example.com]")
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "! hubspot: 1 more SCIM group(s) named saas-hubspot: left alone" in applied.output
+    assert "done: + hubspot scim: add bob@example.com to saas-hubspot" in applied.output
+    sizes = sorted(
+        len(g.get("members") or []) for g in httpx2.get(url, headers=headers).json()["Resources"]
+    )
+    assert sizes == [0, 4]
