@@ -17,8 +17,90 @@ from guardrails.errors import GuardrailsError
 EXIT_OK, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 
 
+# Every command, and the first paragraph of its help for `guardrails --help`. A
+# command's module is imported only when that command runs, so `--help` and start-up
+# cost no more than click itself (tests/catalog/test_cli_startup.py keeps this table true).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "apply": (
+        "guardrails.cli.provision",
+        "apply",
+        "Bring the directory in line with the approved manifests (or apply PLANFILE exactly).",
+    ),
+    "check": (
+        "guardrails.cli.check",
+        "check",
+        "Check manifests against the policies; point at every line to change.",
+    ),
+    "explain": (
+        "guardrails.cli.explain",
+        "explain",
+        "Explain RULE: what it requires, why, how to comply, and a compliant example.",
+    ),
+    "new": (
+        "guardrails.cli.new",
+        "new",
+        "Scaffold the manifest of a new tool called NAME (its metadata.name).",
+    ),
+    "plan": (
+        "guardrails.cli.provision",
+        "plan",
+        "Show what apply would change: + create, ~ change, - remove, per tool and person.",
+    ),
+    "policy": (
+        "guardrails.cli.policy",
+        "policy",
+        "Work with the Rego policy library (test, bundle, push).",
+    ),
+    "sandbox": (
+        "guardrails.cli.provision",
+        "sandbox",
+        "Run a local AWS (moto) and SCIM (scim2-server) on loopback until stopped.",
+    ),
+}
+
+
+def load_command(name: str) -> click.Command:
+    """Import and return the command `name` of `COMMANDS`."""
+    import importlib
+
+    module, attribute, _ = COMMANDS[name]
+    command: click.Command = getattr(importlib.import_module(module), attribute)
+    if name == "policy" and isinstance(command, click.Group) and "bundle" not in command.commands:
+        from guardrails.cli import policy_bundle
+
+        command.add_command(policy_bundle.bundle)
+        command.add_command(policy_bundle.push)
+    return command
+
+
 class _Group(click.Group):
-    """Maps every failure to exit 2 with one readable line (fail closed, no traceback)."""
+    """Maps every failure to exit 2 with one readable line (fail closed, no traceback).
+
+    Commands are loaded lazily from `COMMANDS`.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command, without importing any."""
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The command `name`, its module imported now that it is needed."""
+        if name not in self.commands and name in COMMANDS:
+            self.add_command(load_command(name), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The listing of `--help`, written from COMMANDS so no command module is imported."""
+        stand_ins = {
+            name: click.Command(name, help=text) for name, (_, _, text) in COMMANDS.items()
+        }
+        shown = {**stand_ins, **self.commands}
+        names = sorted(shown)
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        rows = [(n, shown[n].get_short_help_str(limit)) for n in names if not shown[n].hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -50,24 +132,3 @@ def main() -> None:
     Marketing declares each tool in manifests/*.yaml; IT keeps rules as Rego in
     policies/. `guardrails check` points at the exact line that breaks a rule.
     """
-
-
-def _register() -> None:
-    # One module per command (or group); each imports its heavy dependencies lazily.
-    from guardrails.cli import check, policy, provision
-
-    main.add_command(check.check)
-    main.add_command(policy.policy)
-    for command in (provision.plan, provision.apply, provision.sandbox):
-        main.add_command(command)
-    from guardrails.cli import policy_bundle
-
-    policy.policy.add_command(policy_bundle.bundle)
-    policy.policy.add_command(policy_bundle.push)
-    from guardrails.cli import explain, new
-
-    main.add_command(explain.explain)
-    main.add_command(new.new)
-
-
-_register()
