@@ -580,3 +580,17 @@ def test_a_lost_answer_to_creating_the_scim_group_never_makes_a_second_one(
         len(g.get("members") or []) for g in httpx2.get(url, headers=headers).json()["Resources"]
     )
     assert sizes == [0, 4]
+
+
+def test_a_patch_whose_answer_was_lost_is_sent_again_without_doubling(world: World) -> None:
+    import httpx2
+
+    # SCIM writes: 4 users, the group, then the first member PATCH: carried out, then 500
+    world.faults.fail_write("scim", 6, status="500 Internal Server Error", after=True)
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert world.faults.injected == 1
+    url = f"{world.state.scim_url}/hubspot/v2/Groups"
+    group = httpx2.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).json()["Resources"][0]
+    assert len(group["members"]) == len({m["value"] for m in group["members"]}) == 4
+    assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
