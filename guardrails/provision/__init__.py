@@ -1,7 +1,9 @@
 """Provisioning: approved manifests -> a plan of changes -> apply -> audit log.
 
-`desired` turns approved manifests into what each tool's access should be; each
-provider (`identity_center`, `scim`) reads the live state, proposes `Change`s and
-carries them out; `plan` gathers them into a `Plan`; `apply` runs a plan with the
-deletion guard and the audit log; `sandbox` serves local stand-ins for both providers.
+`plan.wanted_access` turns the approved manifests into what each tool's access should
+be (`model.ToolAccess`); each provider (`identity_center`, `scim`) reads the live
+state, proposes `Change`s and carries them out; `plan.Provisioner` gathers them into a
+`Plan`; `apply` runs a plan behind the deletion guard, appending to the `audit` log;
+`calls` counts API calls for `--stats`; `sandbox` serves local servers for both
+providers (docs/provisioning.md says which parts are real and which a stand-in).
 """
