@@ -61,6 +61,14 @@ def test_sandbox_serves_plan_and_apply_then_stops_cleanly(tmp_path: Path) -> Non
     assert process.returncode == 0, err
     assert "Sandbox stopped." in out
     assert not state_file.exists()
+    for text in (
+        out,
+        err,
+        apply.stdout,
+        apply.stderr,
+        state_file.parent.joinpath("audit.jsonl").read_text(),
+    ):
+        assert TOKEN not in text
 
 
 def test_a_directory_naming_an_unknown_member_is_refused(tmp_path: Path) -> None:
