@@ -7,13 +7,15 @@ import rego.v1
 
 settings := data.guardrails.access
 
-free_mail := {d | some d in settings.free_mail_domains}
+free_mail := {lower(d) | some d in settings.free_mail_domains}
 
 # Manifests with an address at a free-mail domain somewhere in their text (see
 # lib.screened): only those are checked address by address.
 free_mail_suspects := lib.screened_lower(concat("", [
-	"@(", concat("|", [replace(d, ".", "\\.") | some d in settings.free_mail_domains]), ")\\W",
-]))
+	"@(", concat("|", [lib.regex_literal(lower(d)) | some d in settings.free_mail_domains]), ")\\W",
+])) if {
+	count(free_mail) > 0
+} else := set()
 
 # ACC-USE-GROUPS
 violation contains v if {

@@ -18,7 +18,8 @@ from guardrails.engine.interface import UNDEFINED, Engine, EngineError, PolicyMo
 from guardrails.errors import GuardrailsError
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$", re.M)
-_TEST_HEAD = re.compile(r"^(test_[A-Za-z0-9_]*)\b", re.M)
+# A rule head at the start of a line; `test_x(...)` is a function, which OPA does not run.
+_TEST_HEAD = re.compile(r"^(test_[A-Za-z0-9_]*)\b(?!\s*\()", re.M)
 
 
 @dataclass(frozen=True)
