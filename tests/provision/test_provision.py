@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+import boto3
 import pytest
 
 from guardrails.provision.apply import PROGRESS_FROM
@@ -593,4 +594,30 @@ def test_a_patch_whose_answer_was_lost_is_sent_again_without_doubling(world: Wor
     url = f"{world.state.scim_url}/hubspot/v2/Groups"
     group = httpx2.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).json()["Resources"][0]
     assert len(group["members"]) == len({m["value"] for m in group["members"]}) == 4
+    assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
+
+
+def test_a_tool_moved_to_another_application_is_reassigned(world: World) -> None:
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    world.edit("zoom", "application: Zoom", "application: Salesforce")
+    applied = world.run("apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "    + assign saas-zoom to application Salesforce" in applied.output
+    assert "    - unassign saas-zoom from application Zoom" in applied.output
+    # read back through sso-admin (answered by the sandbox's stand-in, see the docs)
+    session = boto3.session.Session(
+        region_name=world.state.region, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    sso = session.client("sso-admin", endpoint_url=world.state.endpoint_url)
+    apps = {
+        a["Name"]: a["ApplicationArn"]
+        for a in sso.list_applications(InstanceArn=world.state.instance_arn)["Applications"]
+    }
+    zoom_group = world.groups()["saas-zoom"]["GroupId"]
+
+    def assigned(app: str) -> set[str]:
+        listed = sso.list_application_assignments(ApplicationArn=apps[app])
+        return {a["PrincipalId"] for a in listed["ApplicationAssignments"]}
+
+    assert zoom_group in assigned("Salesforce") and zoom_group not in assigned("Zoom")
     assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
