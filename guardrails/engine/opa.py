@@ -6,9 +6,10 @@ a development server). Guardrails sends only the input: one
 `POST /v1/data/guardrails/policies` with `{"input": ...}`.
 
 Fails closed: unreachable, timed out, an HTTP error, a reply that is not JSON, an
-undefined decision (no `result`) or a server whose bundle lacks a policy package the
-local policies define (a stale deployment would otherwise skip those rules silently)
-is an `EngineError` (exit 2), never a pass. The token is read from the environment
+undefined decision (no `result`), a server whose bundle revision is not the one the
+local policies build, or one lacking a policy package they define (a stale
+deployment would otherwise decide by other rules) is an `EngineError` (exit 2),
+never a pass. The token is read from the environment
 variable the user names and is never printed.
 """
 
@@ -104,7 +105,7 @@ def describe_failure(server: OpaServer, doing: str, err: Exception) -> EngineErr
     import requests
 
     where = f"OPA at {server.url}"
-    if isinstance(err, requests.exceptions.Timeout):
+    if isinstance(err, requests.exceptions.Timeout) or _timed_out_after_retries(err):
         return EngineError(f"{where}: no answer within {server.timeout:g}s while {doing}")
     if isinstance(err, requests.exceptions.SSLError):
         return EngineError(f"{where}: TLS handshake failed while {doing}")
@@ -123,6 +124,14 @@ def describe_failure(server: OpaServer, doing: str, err: Exception) -> EngineErr
     if isinstance(details, list) and details:
         text += " (" + "; ".join(_error_item(item) for item in details[:5]) + ")"
     return EngineError(f"{where}: {doing} failed: {' '.join(text.split())}")
+
+
+def _timed_out_after_retries(err: Exception) -> bool:
+    """A read timeout on a retried request: requests reports it as a ConnectionError."""
+    from urllib3.exceptions import ReadTimeoutError
+
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _error_item(item: Any) -> str:
@@ -152,12 +161,66 @@ def _http_problem(response: Any) -> str:
     return text
 
 
+def deployed_revision(client: Any) -> str | None:
+    """The revision of the bundle that owns `data.guardrails` on the server, if it says.
+
+    OPA keeps each activated bundle's manifest under `data.system.bundles`. A server
+    loaded over the REST API (`guardrails policy push`) has none, and one that will not
+    show it (an authorization policy) is not an error here: then None, and the
+    package check still applies.
+    """
+    import requests
+
+    from guardrails.engine.bundle import ROOT
+
+    try:
+        answer = client.get_data("system/bundles")
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+        raise  # the server itself is in trouble: reported as such by the caller
+    except Exception:  # not found, not allowed, not JSON: nothing to compare with
+        return None
+    bundles = answer.get("result") if isinstance(answer, Mapping) else None
+    if not isinstance(bundles, Mapping):
+        return None
+    for bundle in bundles.values():
+        manifest = bundle.get("manifest") if isinstance(bundle, Mapping) else None
+        if not isinstance(manifest, Mapping):
+            continue
+        roots = manifest.get("roots", [""])
+        if isinstance(roots, list) and any(r in ("", ROOT) for r in roots):
+            revision = manifest.get("revision")
+            return revision if isinstance(revision, str) else ""
+    return None
+
+
 class OpaEvaluator:
     """Queries an OPA server that already holds the guardrails bundle."""
 
-    def __init__(self, server: OpaServer, packages: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        server: OpaServer,
+        packages: frozenset[str] = frozenset(),
+        revision: str | None = None,
+    ) -> None:
         self._server = server
         self._packages = packages
+        self._revision = revision
+
+    def _check_revision(self, client: Any) -> None:
+        """Refuse a server whose guardrails bundle was built from other policies or data."""
+        if self._revision is None:
+            return
+        try:
+            deployed = deployed_revision(client)
+        except Exception as err:
+            raise describe_failure(self._server, "reading its bundle revision", err) from None
+        if deployed is not None and deployed != self._revision:
+            raise EngineError(
+                f"OPA at {self._server.url} holds guardrails bundle revision "
+                f"{deployed[:12] or '(none)'}, but these policies and data build "
+                f"{self._revision[:12]}: its verdicts would not match their rules; deploy "
+                "the bundle `guardrails policy bundle` builds (or check with the same policies)"
+            )
 
     def query(self, path: str, input: Mapping[str, Any] | None = None) -> Any:
         """POST `input` to `/v1/data/<path>`; a missing `result` is an error, never a pass."""
@@ -166,6 +229,7 @@ class OpaEvaluator:
         package = path.removeprefix("data.")
         doing = f"querying {path}"
         with self._server.client() as client:
+            self._check_revision(client)
             try:
                 # Strict: a failing built-in is an error, as on the embedded engines.
                 answer = client.query_rule(
@@ -209,10 +273,14 @@ class OpaEngine:
         """Nothing to compile locally: the server evaluates what its bundle holds.
 
         Rule metadata (titles, levels) still comes from the local policy set, so the
-        bundle on the server should be built from the same policies; every policy
-        package defined here must be there (checked on each query).
+        bundle on the server must be built from the same policies: its revision must
+        be the one they build (when the server reports one), and every policy package
+        defined here must answer (checked on each query).
         """
-        return OpaEvaluator(self.server, policy_packages(policies))
+        from guardrails.engine.bundle import build_bundle
+
+        revision = build_bundle(policies).revision
+        return OpaEvaluator(self.server, policy_packages(policies), revision)
 
 
 def push(server: OpaServer, policies: PolicySet) -> list[str]:

@@ -9,6 +9,8 @@ JSON shapes, and evaluates Rego with the embedded regorus engine:
 * `GET /v1/policies`                200 `{"result": [{"id", "raw"}, ...]}`
 * `PUT /v1/policies/<id>`           200 `{}`; 400 `invalid_parameter` if it does not compile
 * `DELETE /v1/policies/<id>`        200 `{}`; 404 `resource_not_found`
+* `GET /v1/data/system/bundles`     200 `{"result": {name: {"manifest": ...}}}` (empty
+  when nothing was loaded as a bundle)
 * `PUT /v1/data/<path>`             204
 * `POST /v1/data/<path>`            200 `{"result": value}`, or `{}` when undefined;
   with `?strict-builtin-errors=true` a failing built-in is 500 `internal_error`;
@@ -78,6 +80,7 @@ class OpaDouble:
     behaviour: Behaviour = field(default_factory=Behaviour)
     requests: list[Request] = field(default_factory=list)
     revision: str | None = None
+    bundles: dict[str, Any] = field(default_factory=dict)
     url: str = ""
 
     def load_bundle(self, packed: bytes) -> None:
@@ -107,6 +110,8 @@ class OpaDouble:
         _compile(policies, data)  # as OPA, refuse a bundle that does not compile
         self.policies, self.data = policies, data
         self.revision = manifest.get("revision")
+        # OPA keeps each activated bundle's manifest under data.system.bundles.<name>.
+        self.bundles = {"guardrails-bundle": {"manifest": manifest}}
 
     def evaluate(self, path: list[str], input: Any, strict: bool = True) -> tuple[bool, Any]:
         """(defined, value) of data.<path> for `input`.
@@ -220,6 +225,8 @@ def _handler(double: OpaDouble) -> type[BaseHTTPRequestHandler]:
             elif where == "/v1/policies" and not parts:
                 listed = [{"id": i, "raw": t} for i, t in sorted(double.policies.items())]
                 self._reply(200, {"result": listed})
+            elif where == "/v1/data" and parts == ["system", "bundles"]:
+                self._reply(200, {"result": double.bundles})
             else:
                 self._error(404, "resource_not_found", f"{self.path} not found")
 
@@ -290,11 +297,18 @@ def _handler(double: OpaDouble) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that gave up (a timeout test) is expected: no traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 @contextmanager
 def running(token: str | None = None) -> Iterator[OpaDouble]:
     """Run the double on 127.0.0.1 (a free port) in a thread; `.url` says where."""
     double = OpaDouble(token=token)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(double))
+    server = _QuietServer(("127.0.0.1", 0), _handler(double))
     server.daemon_threads = True
     double.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -104,11 +104,28 @@ def test_answer_that_is_not_json_exits_2(opa: OpaDouble) -> None:
     _fails_closed(check_opa(opa.url), "not JSON")
 
 
-def test_stale_bundle_without_a_local_policy_package_exits_2(opa: OpaDouble) -> None:
-    # The server holds the shipped library only; this catalog adds its own org.rego,
-    # whose rules the server would silently not run.
-    catalog = FIXTURES / "engines" / "org-catalog"
-    _fails_closed(check_opa(opa.url, catalog=catalog), "lacks the policy package(s) org")
+def test_bundle_built_from_other_policies_exits_2(tmp_path: Path) -> None:
+    # The server's bundle predates a change to the policy data: its verdicts would
+    # follow the old threshold while the report shows the new rules.
+    catalog = tmp_path / "catalog"
+    shutil.copytree(FIXTURES / "engines" / "org-catalog", catalog)
+    bundle = tmp_path / "bundle.tar.gz"
+    assert guardrails("policy", "bundle", "-o", bundle, "-C", catalog).exit_code == 0
+    with running() as double:
+        double.load_bundle(bundle.read_bytes())
+        assert check_opa(double.url, catalog=catalog).exit_code == 1  # same policies: fine
+        data = catalog / "policies" / "data" / "org.yaml"
+        data.write_text(data.read_text().replace("[field-marketing]", "[sales]"))
+        _fails_closed(check_opa(double.url, catalog=catalog), "bundle revision", "deploy")
+
+
+def test_pushed_server_without_a_local_policy_package_exits_2() -> None:
+    # Pushed (no bundle, so no revision to compare): the server has the shipped library
+    # only; this catalog adds org.rego, whose rules the server would silently not run.
+    with running() as double:
+        assert guardrails("policy", "push", "--opa-url", double.url, "-C", EXAMPLES).exit_code == 0
+        catalog = FIXTURES / "engines" / "org-catalog"
+        _fails_closed(check_opa(double.url, catalog=catalog), "lacks the policy package(s) org")
 
 
 BROKEN_BUILTIN = """package guardrails.policies.naming
