@@ -6,6 +6,7 @@ Nothing here raises for a bad file: a file that cannot be used becomes a blockin
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -194,6 +195,27 @@ def load_catalog(
     `cache` (optional) remembers examined files by content; `workers` is how many
     processes examine files (None: as many as there are cores, for a large catalog).
     """
+    # A catalog is a million small acyclic objects that live to the end of the check:
+    # cyclic garbage collection while building it is wasted work (a quarter of the
+    # load time at 10,000 manifests), and afterwards they are frozen out of its way.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_catalog(tree, config, extra, exceptions_from, cache, workers)
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
+
+
+def _load_catalog(
+    tree: Tree,
+    config: Config,
+    extra: Iterable[str],
+    exceptions_from: Tree | None,
+    cache: ExaminedCache | None,
+    workers: int | None,
+) -> Catalog:
     problems: list[Finding] = []
     files = tree.files(config.manifests, YAML_SUFFIXES)
     files += [f for f in extra if f not in files]
