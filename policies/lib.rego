@@ -1,15 +1,25 @@
 # Helpers shared by the guardrails policy packages.
 #
 # Plain Rego v1 in the subset OPA, regorus and rego-cpp agree on: no wall clock (the
-# date is input.now), no rego.metadata, no engine-specific built-ins, no `(?i)` regex
-# flag, and sprintf only ever formats raw input or data values and numbers (rego-cpp
-# mis-quotes strings built by concat/lower/... inside sprintf): messages that need a
-# computed string are assembled with concat instead.
+# date is input.now), no rego.metadata, no engine-specific built-ins. rego-cpp 1.5
+# (regopy) gets these wrong, so the library avoids them (tests/engines/test_parity.py
+# compares every verdict):
+# - the `(?i)` regex flag (an error): lower-case the text instead;
+# - sprintf of a string built by concat/lower/... (mis-quoted): sprintf only raw input
+#   or data values and numbers, and assemble other messages with concat;
+# - `some k, v in x` inside a comprehension (does not compile): use `x[k]`;
+# - a bare function argument used as a key inside a comprehension (`{v | m[arg]}` runs
+#   as if `arg` were unbound), and `every` (wrong results);
+# - a regex pattern ending in `"` (never matches): end it with `\W`.
+# regorus, for its part, reads `[x * 2 | ...]` as a set union: bind `y := x * 2` first.
 #
 # Speed: every rule walks the catalog once (`some name, m in input.manifests`) and looks
 # other tools up by key (`input.manifests[name]`), never by scanning an array, so a
 # 10,000-tool catalog costs milliseconds per rule. Lists from the policy data that are
 # searched per manifest are turned into sets once, here or at the top of a package.
+# Checks that would read every value, or that look for something rare, first screen
+# the catalog's JSON text with one regex (see "Regex screens" below). In each rule the
+# cheap, usually-false condition comes first.
 package guardrails.lib
 
 import rego.v1
