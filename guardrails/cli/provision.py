@@ -220,8 +220,9 @@ def sandbox(catalog: Path | None, directory: Path | None) -> None:
     try:
         state = box.start()
         click.echo(
-            f"Sandbox running (pid {os.getpid()}): AWS at {state.endpoint_url}, "
-            f"SCIM at {state.scim_url}/<tool>/v2; {len(seed.people)} users, "
+            f"Sandbox running (pid {os.getpid()}): AWS at {state.endpoint_url} (moto; the "
+            "sso-admin application APIs, which moto lacks, by an in-memory stand-in), "
+            f"SCIM at {state.scim_url}/<tool>/v2 (scim2-server); {len(seed.people)} users, "
             f"{len(seed.groups)} groups. Stop with Ctrl-C or SIGTERM.",
         )
         while not stop.wait(0.2):
