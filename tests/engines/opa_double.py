@@ -12,6 +12,8 @@ JSON shapes, and evaluates Rego with the embedded regorus engine:
 * `GET /v1/data/system/bundles`     200 `{"result": {name: {"manifest": ...}}}` (empty
   when nothing was loaded as a bundle)
 * `PUT /v1/data/<path>`             204
+* either write under the roots of a loaded bundle: 400 `invalid_parameter`, "path … is
+  owned by bundle …", as OPA refuses it
 * `POST /v1/data/<path>`            200 `{"result": value}`, or `{}` when undefined;
   with `?strict-builtin-errors=true` a failing built-in is 500 `internal_error`;
   without it the rule that called it quietly does not fire, as in OPA (the fail-open
@@ -230,11 +232,27 @@ def _handler(double: OpaDouble) -> type[BaseHTTPRequestHandler]:
             else:
                 self._error(404, "resource_not_found", f"{self.path} not found")
 
+        def _owned(self, parts: list[str]) -> bool:
+            """Answer 400 as OPA does for a write under an activated bundle's roots."""
+            for name, bundle in double.bundles.items():
+                for root in bundle["manifest"].get("roots", [""]):
+                    keys = [k for k in root.split("/") if k]
+                    if parts[: len(keys)] == keys:
+                        owned = f"path {'/'.join(parts)} is owned by bundle {name!r}"
+                        self._error(400, "invalid_parameter", owned)
+                        return True
+            return False
+
         def do_PUT(self) -> None:
             if not self._admit():
                 return
             where, parts = self._route()
             body = self._body()
+            if where == "/v1/data" and self._owned(parts):
+                return
+            package = _PACKAGE.search(body.decode(errors="replace"))
+            if where == "/v1/policies" and package and self._owned(package.group(1).split(".")):
+                return
             if where == "/v1/policies" and parts:
                 policy_id = "/".join(parts)
                 candidate = {**double.policies, policy_id: body.decode()}

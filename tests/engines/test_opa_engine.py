@@ -246,6 +246,14 @@ def test_push_of_a_policy_opa_rejects_exits_2(tmp_path: Path) -> None:
     assert "HTTP 400" in run.stderr or "invalid_parameter" in run.stderr
 
 
+def test_push_to_a_server_serving_the_bundle_is_refused_and_exits_2(opa: OpaDouble) -> None:
+    run = guardrails("policy", "push", "--opa-url", opa.url, "-C", EXAMPLES)
+    assert run.exit_code == 2
+    assert "writing data.guardrails failed: invalid_parameter: path guardrails is owned by" in (
+        run.stderr
+    )
+
+
 def test_push_to_unreachable_server_exits_2() -> None:
     run = guardrails("policy", "push", "--opa-url", f"http://127.0.0.1:{_free_port()}")
     assert run.exit_code == 2
