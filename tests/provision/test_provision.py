@@ -29,7 +29,7 @@ def test_first_apply_creates_groups_assignments_and_scim_users(world: World) -> 
     assert "    + assign saas-hubspot to application HubSpot" in plan.output
     assert "  scim\n    + create user alice@example.com" in plan.output
     assert "By person:" in plan.output
-    # the plan only reads
+    assert world.faults.seen == {"aws": 0, "scim": 0}  # the plan only reads
     applied = world.run("apply", "--auto-approve", "--stats")
     assert applied.exit_code == 0, applied.output
     groups = world.groups()
