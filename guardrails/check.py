@@ -95,4 +95,6 @@ def run_check(
     evaluator = (engine or get_engine("regorus")).prepare(policies)
     violations = violations_from(evaluator.query(VIOLATIONS_QUERY, engine_input(catalog, now)))
     outcome = decide(violations, policies, catalog, now, only)
+    if cache is not None:
+        cache.save()  # now that findings have asked for their positions
     return Checked(catalog, policies, outcome, only)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails.catalog.examine import ExaminedFile, FileProblem
+from guardrails.catalog.safe_yaml import Answer, Mark, PositionsMemo
 
 FOLDER = ".guardrails-cache"
 _PACK = "examined.v1"
@@ -167,6 +168,14 @@ class ExaminedCache:
         """Remember `examined` under `key` (written by `save`)."""
         self.keep(key, self.entry(key, examined))
 
+    def memo(self, key: bytes) -> PositionsMemo:
+        """Where the positions of the file with entry `key` are kept between checks.
+
+        Positions depend only on the bytes, like the rest of the entry; they are kept
+        only for files that had a finding (the only ones ever asked for a position).
+        """
+        return _Memo(self, hashlib.sha256(b"positions\0" + key).digest())
+
     def save(self) -> None:
         """Write the entries used by this run (others are stale), if anything changed.
 
@@ -205,6 +214,70 @@ class ExaminedCache:
                 break  # truncated: keep what came before
             self._stored[key] = (mac, blob[offset : offset + length])
             offset += length
+
+
+class _Memo:
+    """`PositionsMemo` over one cache entry."""
+
+    def __init__(self, cache: ExaminedCache, key: bytes) -> None:
+        self._cache = cache
+        self._key = key
+
+    def recall(self) -> dict[Answer, Mark | None]:
+        entry = self._cache._stored.get(self._key)
+        if entry is None:
+            return {}
+        mac, payload = entry
+        if not hmac.compare_digest(mac, self._cache._mac(self._key, payload)):
+            return {}
+        answers = _decode_answers(payload)
+        if answers is None:
+            return {}
+        self._cache.keep(self._key)
+        return answers
+
+    def remember(self, answers: dict[Answer, Mark | None]) -> None:
+        rows = [
+            [question, list(path), *((mark.line, mark.column) if mark else (None, None))]
+            for (question, path), mark in answers.items()
+        ]
+        payload = json.dumps(rows, separators=(",", ":")).encode("ascii")
+        self._cache.keep(self._key, (self._cache._mac(self._key, payload), payload))
+
+
+_QUESTIONS = frozenset({"value", "key", "locate"})
+
+
+def _decode_answers(payload: bytes) -> dict[Answer, Mark | None] | None:
+    """The answers, or None when the entry does not have exactly the expected shape."""
+    try:
+        rows = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(rows, list):
+        return None
+    answers: dict[Answer, Mark | None] = {}
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 4 and row[0] in _QUESTIONS):
+            return None
+        question, path, line, column = row
+        if not (isinstance(path, list) and _is_path(path)):
+            return None
+        if line is None and column is None and question != "locate":
+            answers[question, tuple(path)] = None
+        elif _is_position(line, column):
+            answers[question, tuple(path)] = Mark(line, column)
+        else:
+            return None
+    return answers
+
+
+def _is_path(path: list[Any]) -> bool:
+    return all(isinstance(p, str | int) and not isinstance(p, bool) for p in path)
+
+
+def _is_position(line: Any, column: Any) -> bool:
+    return all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in (line, column))
 
 
 def _encode(examined: ExaminedFile) -> bytes | None:
@@ -249,13 +322,9 @@ def _problems(raw: Iterable[Any]) -> tuple[FileProblem, ...] | None:
         if not (isinstance(item, list) and len(item) == 6):
             return None
         rule, line, column, path, message, remediation = item
-        if rule not in _RULES or not all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in (line, column)
-        ):
+        if rule not in _RULES or not _is_position(line, column):
             return None
-        if not isinstance(path, list) or not all(
-            isinstance(p, str | int) and not isinstance(p, bool) for p in path
-        ):
+        if not isinstance(path, list) or not _is_path(path):
             return None
         if not (isinstance(message, str) and isinstance(remediation, str)):
             return None

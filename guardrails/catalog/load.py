@@ -90,7 +90,7 @@ def _examine(
     max_bytes: int,
     cache: ExaminedCache | None,
     workers: int | None,
-) -> list[tuple[bytes, ExaminedFile]]:
+) -> list[tuple[ExaminedFile, LazyPositions]]:
     """Read and examine every file (from the cache where it is unchanged), in order.
 
     Everything per file (reading, hashing, the cache look-up, parsing, validating)
@@ -120,11 +120,14 @@ def _examine(
     if not isinstance(tree, WorkTree):
         workers = 1  # a git revision is read through one git process
     results = on_all_cores(read_and_examine, paths, workers)
-    if cache is not None:
-        for _, _, key, entry in results:
-            if key is not None:
-                cache.keep(key, entry)
-    return [(data, examined) for data, examined, _, _ in results]
+    loaded: list[tuple[ExaminedFile, LazyPositions]] = []
+    for data, examined, key, entry in results:
+        memo = None
+        if cache is not None and key is not None:
+            cache.keep(key, entry)
+            memo = cache.memo(key)
+        loaded.append((examined, LazyPositions(data, memo)))
+    return loaded
 
 
 def _report(examined: ExaminedFile, file: str, problems: list[Finding]) -> Mapping[str, Any] | None:
@@ -192,7 +195,8 @@ def load_catalog(
 
     Exceptions come from `exceptions_from` when given (e.g. the pull request's base
     revision, so a pull request cannot approve its own waiver), else from `tree`.
-    `cache` (optional) remembers examined files by content; `workers` is how many
+    `cache` (optional) remembers examined files by content (the caller saves it,
+    once positions have been asked for too); `workers` is how many
     processes examine files (None: as many as there are cores, for a large catalog).
     """
     # A catalog is a million small acyclic objects that live to the end of the check:
@@ -223,19 +227,19 @@ def _load_catalog(
     manifests: list[Manifest] = []
     examined = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers)
     shown_files = [tree.display(path) for path in files]
-    for path, shown, (data, result) in zip(files, shown_files, examined, strict=True):
+    for path, shown, (result, positions) in zip(files, shown_files, examined, strict=True):
         document = _report(result, shown, problems)
         if document is None:
             continue
         name = _name_of(document) or PurePosixPath(path).stem
-        manifests.append(Manifest(name, shown, document, LazyPositions(data), result.valid))
+        manifests.append(Manifest(name, shown, document, positions, result.valid))
     _flag_duplicates(((m.name, m.file, m.positions) for m in manifests), "manifest", problems)
 
     exceptions: list[PolicyException] = []
     source = exceptions_from or tree
     exception_files = source.files(config.exceptions, YAML_SUFFIXES)
     examined = _examine(source, exception_files, "exception", config.max_file_bytes, cache, 1)
-    for path, (data, result) in zip(exception_files, examined, strict=True):
+    for path, (result, positions) in zip(exception_files, examined, strict=True):
         shown = source.display(path)
         doc = _report(result, shown, problems)
         if doc is None or not result.valid:
@@ -250,15 +254,13 @@ def _load_catalog(
                 justification=spec["justification"],
                 approved_by=spec["approved_by"],
                 expires=spec["expires"],
-                positions=LazyPositions(data),
+                positions=positions,
             )
         )
     flagged = _flag_duplicates(
         ((e.name, e.file, e.positions) for e in exceptions), "exception", problems
     )
     exceptions = [e for e in exceptions if e.file not in flagged]  # ambiguous: apply neither
-    if cache is not None:
-        cache.save()
 
     return Catalog(
         manifests=tuple(manifests),

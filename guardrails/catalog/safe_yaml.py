@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -399,91 +399,70 @@ def load_value(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     return value
 
 
-class LazyPositions(Positions):
-    """`Positions` of a file, found from its bytes when a finding first asks.
+Answer = tuple[str, Path]
+"""A question asked of `Positions`: (`value`, `key` or `locate`, path)."""
 
-    Instead of recording every path up front (most files never need one), it
-    re-parses the file into PyYAML's node tree and walks the asked path through it,
-    answering exactly as the `Positions` that `load_text` records would. The bytes
-    are held, not re-read, so positions always describe the content that was checked;
-    only the most recently used node trees are kept, which bounds memory.
+
+class PositionsMemo(Protocol):
+    """Somewhere to keep a file's answers about positions between checks (the cache)."""
+
+    def recall(self) -> dict[Answer, Mark | None]:
+        """The answers kept earlier (empty when none)."""
+        ...
+
+    def remember(self, answers: dict[Answer, Mark | None]) -> None:
+        """Keep `answers` (the same dict, grown, may be passed again)."""
+        ...
+
+
+class LazyPositions(Positions):
+    """`Positions` of a file, computed from its bytes the first time a finding asks.
+
+    Most files of a catalog never need a position, so none are recorded while
+    loading; a file with a finding is parsed again here, with the very loader that
+    `load_text` uses, so the answers are exactly the recorded ones. The bytes are held,
+    not re-read, so positions always describe the content that was checked. A `memo`
+    (the cache) keeps the answers, which depend only on the bytes and the question,
+    so the next check of an unchanged file asks no parse at all.
     """
 
-    __slots__ = ("_data", "_root")
+    __slots__ = ("_answers", "_data", "_full", "_memo")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, memo: PositionsMemo | None = None) -> None:
         self._data = data
-        self._root: yaml.Node | None = None
+        self._memo = memo
+        self._answers: dict[Answer, Mark | None] | None = None
+        self._full: Positions | None = None
 
-    def _tree(self) -> yaml.Node | None:
-        if self._root is None:
-            loader = _Loader(decode(self._data))
+    def _answer(self, question: str, path: Path) -> Mark | None:
+        if self._answers is None:
+            self._answers = self._memo.recall() if self._memo is not None else {}
+        asked = (question, path)
+        if asked in self._answers:
+            return self._answers[asked]
+        if self._full is None:
             try:
-                self._root = loader.get_single_node()
-            except yaml.YAMLError:  # pragma: no cover - the file already loaded once
-                return None
-            finally:
-                loader.dispose()
-            _RECENT.append(self)
-            if len(_RECENT) > _KEEP_TREES:
-                _RECENT.pop(0)._root = None
-        return self._root
-
-    def _find(self, path: Path) -> tuple[yaml.Node | None, yaml.Node] | None:
-        """(key node or None, value node) at `path`, or None when it does not exist."""
-        node = self._tree()
-        if node is None:
-            return None
-        key_node: yaml.Node | None = None
-        step: Any
-        for step in path:
-            if isinstance(node, yaml.MappingNode):
-                pair = next((p for p in node.value if p[0].value == step), None)
-                if pair is None:
-                    return None
-                key_node, node = pair
-            elif isinstance(node, yaml.SequenceNode):
-                if isinstance(step, float) and step.is_integer():
-                    step = int(step)  # a dict lookup would match 1.0 to index 1, too
-                if not (isinstance(step, int) and 0 <= step < len(node.value)):
-                    return None
-                key_node, node = None, node.value[step]
-            else:
-                return None
-        return key_node, node
+                self._full = load_text(decode(self._data)).positions
+            except LoadError:  # pragma: no cover - the file already loaded once
+                self._full = Positions({}, {})
+        full = self._full
+        answer = {"value": full.value, "key": full.key, "locate": full.locate}[question](path)
+        self._answers[asked] = answer
+        if self._memo is not None:
+            self._memo.remember(self._answers)
+        return answer
 
     def value(self, path: Path) -> Mark | None:
         """Position of the value at ``path``, if it exists."""
-        found = self._find(path)
-        if found is None:
-            return None
-        key_node, node = found
-        # As `_Builder`: a block collection under a key is shown at its key.
-        block = isinstance(node, yaml.CollectionNode) and not node.flow_style
-        return _mark((key_node if block and key_node is not None else node).start_mark)
+        return self._answer("value", path)
 
     def key(self, path: Path) -> Mark | None:
         """Position of the mapping key that holds ``path``, if it exists."""
-        found = self._find(path) if path else None
-        return _mark(found[0].start_mark) if found and found[0] is not None else None
+        return self._answer("key", path)
 
     def locate(self, path: Path) -> Mark:
         """The value at ``path``, else the key of the nearest existing ancestor."""
-        found = self.value(path)
-        if found is not None:
-            return found
-        probe = path[:-1]
-        while probe:
-            found = self.key(probe) or self.value(probe)
-            if found is not None:
-                return found
-            probe = probe[:-1]
-        return self.value(()) or Mark(1, 1)
-
-
-# Node trees kept for positions; a finding-heavy catalog must not hold them all.
-_KEEP_TREES = 64
-_RECENT: list[LazyPositions] = []
+        return self._answer("locate", path) or Mark(1, 1)
 
 
 def is_mapping(value: Any) -> bool:
