@@ -197,19 +197,45 @@ class Changes:
     names_before: Mapping[str, str | None] = dataclasses.field(default_factory=dict)
     """`metadata.name` at the merge-base of each deleted, modified or renamed manifest
     (keyed by its path now, or its deleted path); None when it did not parse there."""
+    exceptions: tuple[str, ...] = ()
+    """Catalog-relative exception files added, modified or renamed (when asked for)."""
 
 
-def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) -> Changes:
+def changes_since(
+    root: Path,
+    ref: str,
+    folder: str,
+    suffixes: tuple[str, ...],
+    exceptions_folder: str | None = None,
+) -> Changes:
     """Files under `folder` changed since `git merge-base REF HEAD`.
 
     The merge-base is compared with the working tree (not HEAD), so uncommitted edits
     count, as do untracked files not ignored by git: what pre-commit and a person at
-    a terminal expect, and the same as HEAD in CI, where the tree is clean.
+    a terminal expect, and the same as HEAD in CI, where the tree is clean. With
+    `exceptions_folder`, exception files added or modified there are listed too.
     """
     checkout = Checkout.of(root)
     target = checkout.commit(ref)
     head = checkout.commit("HEAD")
     base = git(checkout.toplevel, "merge-base", target, head).decode().strip()
+    changed, deleted, was = _changed_files(checkout, base, folder, suffixes)
+    exceptions: set[str] = set()
+    if exceptions_folder is not None:
+        exceptions = _changed_files(checkout, base, exceptions_folder, suffixes)[0]
+    return Changes(
+        base,
+        tuple(sorted(changed)),
+        tuple(sorted(deleted)),
+        _names_at(checkout.toplevel, base, was),
+        tuple(sorted(exceptions)),
+    )
+
+
+def _changed_files(
+    checkout: Checkout, base: str, folder: str, suffixes: tuple[str, ...]
+) -> tuple[set[str], set[str], dict[str, str]]:
+    """(changed, deleted, {path now or deleted: repo path at base}) under `folder`."""
     scope = (checkout.prefix + PurePosixPath(folder).as_posix().strip("/")).strip("/") + "/"
 
     def inside(repo_path: str) -> str | None:
@@ -219,7 +245,7 @@ def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) 
 
     changed: set[str] = set()
     deleted: set[str] = set()
-    was: dict[str, str] = {}  # catalog-relative path now (or deleted) -> repo path at base
+    was: dict[str, str] = {}
     raw = git(
         checkout.toplevel,
         "diff",
@@ -261,13 +287,7 @@ def changes_since(root: Path, ref: str, folder: str, suffixes: tuple[str, ...]) 
         local = inside(item.decode("utf-8", "surrogateescape")) if item else None
         if local is not None:
             changed.add(local)
-    deleted -= changed
-    return Changes(
-        base,
-        tuple(sorted(changed)),
-        tuple(sorted(deleted)),
-        _names_at(checkout.toplevel, base, was),
-    )
+    return changed, deleted - changed, was
 
 
 def _names_at(toplevel: Path, commit: str, was: Mapping[str, str]) -> dict[str, str | None]:
@@ -320,7 +340,8 @@ def report_changes(
     tool and now has a blocking finding on those integrations, so a change cannot
     break its neighbours unseen (deleting `salesforce` while `hubspot` sends it data).
     A deleted file is a planned removal unless its tool lives on in another file (a
-    rename). Exception findings stay when they concern a reported manifest.
+    rename). Exception findings stay when they concern a reported manifest or the
+    exception file itself changed (`changes.exceptions`).
     """
     from guardrails.catalog.tree import display_path
     from guardrails.decide import summarize
@@ -350,10 +371,12 @@ def report_changes(
     reported = changed | broken
     reported_names = {name_of[file] for file in reported if file in name_of}
     exception_tools = {exc.file: set(exc.manifests) for exc in catalog.exceptions}
+    changed_exceptions = {display_path(root / path) for path in changes.exceptions}
     findings = tuple(
         finding
         for finding in outcome.findings
         if finding.file in reported
+        or finding.file in changed_exceptions
         or (finding.file in exception_tools and reported_names & exception_tools[finding.file])
     )
     files = [file for file in catalog.files if file in reported]

@@ -151,7 +151,9 @@ def check(
         from guardrails.catalog.git_tree import changes_since
         from guardrails.catalog.tree import YAML_SUFFIXES
 
-        changes = changes_since(root, changed_since, config.manifests, YAML_SUFFIXES)
+        # Changed exception files are reported too, unless they are read from the ref.
+        exceptions = None if policies_ref is not None else config.exceptions
+        changes = changes_since(root, changed_since, config.manifests, YAML_SUFFIXES, exceptions)
     checked = run_check(
         tree,
         config,

@@ -177,6 +177,26 @@ def test_cross_manifest_rules_still_see_the_whole_catalog(repo: Path) -> None:
     assert {file for _, file in rules} == {"manifests/hubspot-eu.yaml"}
 
 
+def test_a_changed_exception_file_is_reported_with_its_problems(repo: Path) -> None:
+    # Only an exception changes: its own problems are the pull request's findings.
+    (repo / "exceptions" / "hubspot-cost-waiver.yaml").write_text(
+        "apiVersion: guardrails/v1\nkind: PolicyException\nmetadata:\n"
+        "  name: hubspot-cost-waiver\nspec:\n  rule: COST-ANNUAL-THRESHOLD\n"
+        "  manifests: [hubspot]\n  justification: Nobody asked finance\n"
+        "  approved_by: intern@example.com\n  expires: 2027-01-31\n"
+    )
+    commit_all(repo, "a waiver nobody approved")
+    run = guardrails("check", "--changed-since", "main", "--now", NOW, "-f", "json")
+    assert run.exit_code == 1, run.stdout
+    document = run.json()
+    files = {(f["rule"], f["file"]) for f in document["findings"] if f["blocking"]}
+    assert files == {("EXC-UNAUTHORISED", "exceptions/hubspot-cost-waiver.yaml")}
+    assert document["summary"]["manifests"] == 0
+    # Judged by main's exceptions, the new file is not read at all.
+    code, _files, _summary = reported(repo, "--policies-ref", "main")
+    assert code == 0
+
+
 def test_files_outside_the_manifests_folder_are_ignored(repo: Path) -> None:
     (repo / "README.md").write_text("# catalog\n")
     (repo / "manifests" / "notes.txt").write_text("not a manifest\n")
