@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from guardrails.catalog.examine import locate_all
 from guardrails.catalog.load import SCHEMA_RULES, load_catalog
 from guardrails.catalog.model import Catalog, Manifest
 from guardrails.catalog.tree import Tree
 from guardrails.config import Config
 from guardrails.decide import EXCEPTION_RULES, decide
 from guardrails.engine import get_engine
-from guardrails.engine.interface import VIOLATIONS_QUERY, Engine, PolicySet, violations_from
+from guardrails.engine.interface import (
+    VIOLATIONS_QUERY,
+    Engine,
+    PolicySet,
+    Violation,
+    violations_from,
+)
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.findings import Outcome, Rule
 
@@ -71,6 +78,14 @@ def engine_input(catalog: Catalog, now: date) -> dict[str, Any]:
     }
 
 
+def _locate_ahead(catalog: Catalog, violations: Iterable[Violation]) -> None:
+    """Find where each violation points, on all cores, before `decide` asks one by one."""
+    by_name: dict[str, Manifest] = {}
+    for manifest in catalog.manifests:
+        by_name.setdefault(manifest.name, manifest)  # as `decide` picks a violation's file
+    locate_all((by_name[v.manifest].positions, v.path) for v in violations if v.manifest in by_name)
+
+
 def run_check(
     catalog_tree: Tree,
     config: Config,
@@ -94,6 +109,7 @@ def run_check(
     catalog = load_catalog(catalog_tree, config, extra, exceptions_from=policy_tree, cache=cache)
     evaluator = (engine or get_engine("regorus")).prepare(policies)
     violations = violations_from(evaluator.query(VIOLATIONS_QUERY, engine_input(catalog, now)))
+    _locate_ahead(catalog, violations)
     outcome = decide(violations, policies, catalog, now, only)
     if cache is not None:
         cache.save()  # now that findings have asked for their positions

@@ -10,11 +10,20 @@ only for files that have a finding (`LazyPositions`).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from guardrails.catalog.safe_yaml import LoadError, Mark, Path, load_text, load_value
+from guardrails.catalog.safe_yaml import (
+    LazyPositions,
+    LoadError,
+    Mark,
+    Path,
+    Positions,
+    answer_all,
+    load_text,
+    load_value,
+)
 from guardrails.catalog.schema import is_valid, validate
 
 T = TypeVar("T")
@@ -158,3 +167,22 @@ def examine_all(
 ) -> list[ExaminedFile]:
     """`examine` every (bytes, kind), in order, on up to `workers` processes."""
     return on_all_cores(lambda file: examine(file[0], file[1], max_bytes), files, workers)
+
+
+def locate_all(asked: Iterable[tuple[Positions, Path]], workers: int | None = None) -> None:
+    """Work out `positions.locate(path)` for every pair now, on all cores, for later.
+
+    Finding positions is the one step after the engine that parses files again; done
+    here for a whole catalog's findings at once, it runs on every core. The answers
+    are the ones `locate` would give (same loader, same bytes); only files whose
+    positions are lazy and not yet known are parsed.
+    """
+    wanted: dict[int, tuple[LazyPositions, list[Path]]] = {}
+    for positions, path in asked:
+        if isinstance(positions, LazyPositions):
+            wanted.setdefault(id(positions), (positions, []))[1].append(path)
+    work = [(p, p.unknown("locate", paths)) for p, paths in wanted.values()]
+    work = [(p, paths) for p, paths in work if paths]
+    found = on_all_cores(lambda item: answer_all(item[0].data, "locate", item[1]), work, workers)
+    for (positions, paths), marks in zip(work, found, strict=True):
+        positions.learn({("locate", path): mark for path, mark in zip(paths, marks, strict=True)})

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -463,6 +463,36 @@ class LazyPositions(Positions):
     def locate(self, path: Path) -> Mark:
         """The value at ``path``, else the key of the nearest existing ancestor."""
         return self._answer("locate", path) or Mark(1, 1)
+
+    @property
+    def data(self) -> bytes:
+        """The bytes the positions are of."""
+        return self._data
+
+    def unknown(self, question: str, paths: Iterable[Path]) -> list[Path]:
+        """Those of `paths` whose answer to `question` is not known yet (in order)."""
+        if self._answers is None:
+            self._answers = self._memo.recall() if self._memo is not None else {}
+        known = self._answers
+        return [p for p in dict.fromkeys(paths) if (question, p) not in known]
+
+    def learn(self, answers: dict[Answer, Mark | None]) -> None:
+        """Take answers worked out elsewhere (by `answer_all`, on other cores)."""
+        if self._answers is None:
+            self._answers = self._memo.recall() if self._memo is not None else {}
+        self._answers.update(answers)
+        if self._memo is not None:
+            self._memo.remember(self._answers)
+
+
+def answer_all(data: bytes, question: str, paths: list[Path]) -> list[Mark | None]:
+    """What `LazyPositions(data)` would answer to `question` for each of `paths`."""
+    try:
+        positions = load_text(decode(data)).positions
+    except LoadError:  # pragma: no cover - the file already loaded once
+        positions = Positions({}, {})
+    ask = {"value": positions.value, "key": positions.key, "locate": positions.locate}[question]
+    return [ask(path) for path in paths]
 
 
 def is_mapping(value: Any) -> bool:

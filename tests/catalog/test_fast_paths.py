@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from guardrails.catalog.examine import examine, examine_all
+from guardrails.catalog.examine import examine, examine_all, locate_all
 from guardrails.catalog.load import load_catalog
 from guardrails.catalog.safe_yaml import LazyPositions, LoadError, load_bytes, load_value
 from guardrails.catalog.schema import is_valid, rust_pattern, validate
@@ -160,3 +160,19 @@ def test_examine_reports_a_list_root_at_its_position() -> None:
     assert not examined.valid and examined.document is None
     (problem,) = examined.problems
     assert (problem.rule, problem.line, problem.column) == ("SCHEMA-PARSE", 2, 1)
+
+
+def test_locating_ahead_on_all_cores_answers_as_asking_one_by_one() -> None:
+    files = []
+    for path in YAML_FILES:
+        try:
+            files.append((path.read_bytes(), load_bytes(path.read_bytes()).value))
+        except LoadError:
+            continue
+    ahead = [(LazyPositions(data), value) for data, value in files]
+    asked = [(lazy, path) for lazy, value in ahead for path in paths(value)]
+    locate_all(asked, workers=2)
+    for lazy, path in asked:
+        fresh = LazyPositions(lazy.data)
+        assert lazy.unknown("locate", [path]) == []
+        assert lazy.locate(path) == fresh.locate(path)
