@@ -121,6 +121,22 @@ def test_deleting_a_tool_others_send_data_to_blocks_them(repo: Path) -> None:
     assert "note: manifests/salesforce.yaml was deleted: planned removal" in run.stdout
 
 
+def test_receiver_dropping_a_category_blocks_the_unchanged_sender(repo: Path) -> None:
+    path = repo / "manifests" / "salesforce.yaml"
+    text = path.read_text()
+    assert "[personal.contact, personal.purchase-history]" in text
+    path.write_text(text.replace("[personal.contact, personal.purchase-history]", "[]"))
+    commit_all(repo, "salesforce no longer holds contacts")
+    run = guardrails("check", "--changed-since", "main", "--now", NOW, "-f", "json")
+    assert run.exit_code == 1
+    senders = {
+        f["file"]
+        for f in run.json()["findings"]
+        if f["rule"] == "STD-PERSONAL-DATA-FLOW" and f["path"].startswith("spec.integrations")
+    }
+    assert "manifests/hubspot.yaml" in senders
+
+
 def test_neighbours_left_intact_by_a_change_are_not_reported(repo: Path) -> None:
     # salesforce and zoom integrate with hubspot; editing hubspot does not break them.
     path = repo / "manifests" / "hubspot.yaml"
