@@ -93,40 +93,57 @@ def _examine(
 ) -> list[tuple[ExaminedFile, LazyPositions]]:
     """Read and examine every file (from the cache where it is unchanged), in order.
 
-    Everything per file (reading, hashing, the cache look-up, parsing, validating)
-    runs on all cores for a large catalog on disk; only the cache's book-keeping is
-    done here.
+    Without a cache everything per file (reading, parsing, validating) runs on all
+    cores for a large catalog on disk. With one, files are read and looked up here
+    (sending a cached document back from another process costs more than finding
+    it), and only the files that changed are examined on all cores.
     """
 
-    def read_and_examine(path: str) -> tuple[bytes, ExaminedFile, bytes | None, Any]:
+    def read(path: str) -> tuple[bytes, ExaminedFile | None]:
         try:
             size = tree.size(path)
             if size > max_bytes:
                 # Refuse before reading: a huge file costs nothing.
                 message = f"file is {size:,} bytes, over the {max_bytes:,}-byte limit"
-                return b"", refused(message), None, None
-            data = tree.read(path)
+                return b"", refused(message)
+            return tree.read(path), None
         except OSError as err:
-            return b"", refused(f"cannot read: {err}"), None, None
-        if cache is None:
-            return data, examine(data, kind, max_bytes), None, None
-        key = cache.key(kind, max_bytes, data)
-        examined = cache.get(key)
-        if examined is not None:
-            return data, examined, key, None
-        examined = examine(data, kind, max_bytes)
-        return data, examined, key, cache.entry(key, examined)
+            return b"", refused(f"cannot read: {err}")
+
+    def read_and_examine(path: str) -> tuple[bytes, ExaminedFile]:
+        data, examined = read(path)
+        return data, examined or examine(data, kind, max_bytes)
 
     if not isinstance(tree, WorkTree):
         workers = 1  # a git revision is read through one git process
-    results = on_all_cores(read_and_examine, paths, workers)
+    if cache is None:
+        return [(e, LazyPositions(d)) for d, e in on_all_cores(read_and_examine, paths, workers)]
+
+    found: list[tuple[bytes, ExaminedFile | None, bytes | None]] = []
+    for path in paths:
+        data, examined = read(path)
+        key = None
+        if examined is None:
+            key = cache.key(kind, max_bytes, data)
+            examined = cache.get(key)
+            if examined is not None:
+                cache.keep(key)
+        found.append((data, examined, key))
+
+    def examine_and_encode(item: tuple[bytes, bytes]) -> tuple[ExaminedFile, Any]:
+        data, key = item
+        examined = examine(data, kind, max_bytes)
+        return examined, cache.entry(key, examined)
+
+    changed = [(i, data, key) for i, (data, e, key) in enumerate(found) if key and e is None]
+    fresh = on_all_cores(examine_and_encode, [(d, k) for _, d, k in changed], workers)
+    for (i, data, key), (examined, entry) in zip(changed, fresh, strict=True):
+        cache.keep(key, entry)
+        found[i] = (data, examined, key)
     loaded: list[tuple[ExaminedFile, LazyPositions]] = []
-    for data, examined, key, entry in results:
-        memo = None
-        if cache is not None and key is not None:
-            cache.keep(key, entry)
-            memo = cache.memo(key)
-        loaded.append((examined, LazyPositions(data, memo)))
+    for data, examined, key in found:
+        assert examined is not None
+        loaded.append((examined, LazyPositions(data, cache.memo(key) if key else None)))
     return loaded
 
 
