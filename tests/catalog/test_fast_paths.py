@@ -13,7 +13,7 @@ import pytest
 from guardrails.catalog.examine import examine, examine_all, locate_all
 from guardrails.catalog.load import load_catalog
 from guardrails.catalog.safe_yaml import LazyPositions, LoadError, load_bytes, load_value
-from guardrails.catalog.schema import is_valid, rust_pattern, validate
+from guardrails.catalog.schema import is_date, is_valid, rust_pattern, validate
 from guardrails.catalog.tree import WorkTree
 from guardrails.config import load_config
 from tests.conftest import EXAMPLES, FIXTURES, REPO
@@ -176,3 +176,14 @@ def test_locating_ahead_on_all_cores_answers_as_asking_one_by_one() -> None:
         fresh = LazyPositions(lazy.data)
         assert lazy.unknown("locate", [path]) == []
         assert lazy.locate(path) == fresh.locate(path)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2027-02-28", "2027-02-29", "2028-02-29", "2027-13-01", "2027-00-10", "2027-1-01",
+     "2027-01-01\n", " 2027-01-01", "२०२७-०१-०१", "20270101", "2027-W01-1", "", 7, None],
+)  # fmt: skip
+def test_the_date_format_is_the_reference_ones(value: Any) -> None:
+    from jsonschema import FormatChecker
+
+    assert is_date(value) == FormatChecker(formats=("date",)).conforms(value, "date")
