@@ -130,21 +130,43 @@ def memory_growth(rows: list[dict[str, Any]]) -> str:
     return "peak RSS growth per 1,000 manifests: " + "; ".join(steps)
 
 
+def write_docs(lines: list[str]) -> None:
+    """Replace the results between the markers in docs/performance.md."""
+    docs = BENCH.parent / "docs" / "performance.md"
+    text = docs.read_text("utf-8")
+    start, end = "<!-- bench:table -->\n", "<!-- /bench:table -->\n"
+    before, _, rest = text.partition(start)
+    _, _, after = rest.partition(end)
+    command = "`.venv/bin/python bench/run.py --sizes 100 1000 10000 --repeat 3 --docs`"
+    shown = [f"- {line}" if line and not line.startswith("|") else line for line in lines]
+    block = f"Printed by {command}:\n\n" + "\n".join(shown) + "\n"
+    docs.write_text(before + start + block + end + after, "utf-8")
+
+
 def main() -> int:
     """Run every size and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--docs", action="store_true", help="also write the results into docs/performance.md"
+    )
     args = parser.parse_args()
     load = os.getloadavg()[0]
     bare = median([PYTHON, "-c", "pass"], 9)["seconds"]
     helps = median([GUARDRAILS, "--help"], 9)["seconds"]
     rows: list[dict[str, Any]] = [bench_size(size, args.repeat) for size in args.sizes]
-    print(f"guardrails --help: {helps:.3f} s; bare python: {bare:.3f} s; ratio {helps / bare:.1f}x")
-    print(f"machine: {os.cpu_count()} cores; load average before: {load:.2f}")
-    print("\n".join(table(rows)))
+    lines = [
+        f"guardrails --help: {helps:.3f} s; bare python: {bare:.3f} s; ratio {helps / bare:.1f}x",
+        f"machine: {os.cpu_count()} cores; load average before: {load:.2f}",
+        "",
+        *table(rows),
+    ]
     if len(rows) > 1:
-        print(memory_growth(rows))
+        lines += ["", memory_growth(rows)]
+    print("\n".join(lines))
+    if args.docs:
+        write_docs(lines)
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
     document = {"help": helps, "bare_python": bare, "load_average": load, "sizes": rows}
