@@ -10,6 +10,7 @@ only for files that have a finding (`LazyPositions`).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -136,14 +137,16 @@ def on_all_cores(work: Callable[[T], R], items: Sequence[T], workers: int | None
     `workers=None` picks: one per usable core for a large catalog, else just this
     process. `work` must depend only on its item (each file's result depends only on
     the file), so the answer is the same either way. Workers are forked: they start
-    at once and share memory; where fork is unavailable everything runs here.
+    at once and share memory; off Linux everything runs here.
     """
     import multiprocessing
 
     if workers is None:
         workers = usable_cores() if len(items) >= PARALLEL_FROM else 1
     workers = min(workers, len(items))
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    # Fork only where it is the platform's own way (Linux): elsewhere forking a process
+    # that has loaded system frameworks is unsafe. A daemon process may not have any.
+    if workers <= 1 or sys.platform != "linux" or multiprocessing.current_process().daemon:
         return [work(item) for item in items]
     global _PENDING
     _PENDING = (work, items)

@@ -187,3 +187,24 @@ def test_the_date_format_is_the_reference_ones(value: Any) -> None:
     from jsonschema import FormatChecker
 
     assert is_date(value) == FormatChecker(formats=("date",)).conforms(value, "date")
+
+
+def test_listing_files_finds_what_rglob_finds(tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    base = root / "manifests"
+    for name in ("a.yaml", "b.yml", "c.txt", ".hidden.yaml", "sub/d.yaml", ".dot/e.yaml",
+                 "sub/deeper/f.yaml", "g.yaml.bak"):  # fmt: skip
+        (base / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / name).write_text("a: 1\n", encoding="utf-8")
+    (base / "folder.yaml").mkdir()
+    (base / "link.yaml").symlink_to(base / "a.yaml")
+    (base / "broken.yaml").symlink_to(base / "missing.yaml")
+    (base / "linked-dir").symlink_to(base / "sub", target_is_directory=True)
+    expected = sorted(
+        p.relative_to(root).as_posix()
+        for p in base.rglob("*")
+        if p.name.endswith((".yaml", ".yml")) and p.is_file() and not p.name.startswith(".")
+    )
+    assert WorkTree(root).files("manifests", (".yaml", ".yml")) == expected
+    assert "manifests/link.yaml" in expected and "manifests/.dot/e.yaml" in expected
+    assert WorkTree(root).files("missing", (".yaml",)) == []
