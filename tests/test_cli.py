@@ -85,3 +85,19 @@ def test_fail_on_warn_turns_warnings_into_exit_1(monkeypatch: pytest.MonkeyPatch
     args = ("check", warned, "--catalog", bad, "--now", NOW)
     assert guardrails(*args).exit_code == 0
     assert guardrails(*args, "--fail-on-warn").exit_code == 1
+
+
+def test_a_reader_that_goes_away_is_no_internal_error() -> None:
+    # `guardrails explain --list | head -1`: the pipe closes before guardrails writes.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "guardrails", "explain", "--list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 2
+    assert "internal error" not in stderr
+    assert "Traceback" not in stderr

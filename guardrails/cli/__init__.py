@@ -7,6 +7,7 @@ could not do its job. Heavy modules are imported inside commands so `--help` is 
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import click
@@ -112,6 +113,13 @@ class _Group(click.Group):
             raise
         except KeyboardInterrupt:
             click.echo("guardrails: interrupted", err=True)
+            ctx.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            # The reader went away (`guardrails explain --list | head`): stop quietly, and
+            # point stdout at /dev/null so the interpreter's final flush cannot fail again.
+            # Exit 2, not 0: a report nobody read must never count as a pass.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(EXIT_ERROR)
         except Exception as err:
             if os.environ.get("GUARDRAILS_DEBUG"):
