@@ -57,7 +57,11 @@ def _fingerprint() -> bytes:
         digest.update(Path(str(module.__file__)).read_bytes())
     for kind in ("manifest", "exception"):
         digest.update(shipped.schema_path(kind).read_bytes())
-    versions = [yaml.__version__]
+    versions = [yaml.__version__, str(yaml.__with_libyaml__)]
+    with contextlib.suppress(ImportError):
+        from yaml import _yaml
+
+        versions.append(_yaml.get_version_string())  # the libyaml parser underneath
     try:
         from importlib.metadata import version
 
