@@ -74,6 +74,17 @@ spec:
     seats: {seats}
     term_months: 12
     renewal_date: 2027-{month:02d}-01
+{provisioning}"""
+
+# Half the tools are provisioned, as in a real catalog: their SCIM token is named by an
+# environment variable (`*_SCIM_TOKEN`), which the secrets rule must not mistake for one.
+PROVISIONING = """\
+  provisioning:
+    identity_center:
+      application: Tool {index}
+    scim:
+      url: https://api.tool-{index}.example/scim/v2
+      token_env: TOOL_{index}_SCIM_TOKEN
 """
 
 
@@ -118,6 +129,7 @@ def manifest(index: int, total: int, rng: random.Random) -> str:
         one_time=rng.randrange(0, 20_000, 1_000),
         seats=rng.randint(5, 200),
         month=rng.randint(1, 12),
+        provisioning=PROVISIONING.format(index=index) if rng.random() < 0.5 else "",
     )
 
 
