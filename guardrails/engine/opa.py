@@ -63,12 +63,23 @@ class OpaServer:
     ) -> OpaServer:
         """Check `url` and read the token from the variable `token_env`."""
         parts = urlsplit(url)
+        if parts.username or parts.password:
+            # Never echo a URL that carries credentials.
+            raise EngineError(
+                "--opa-url: the URL holds credentials (not shown); give only scheme, host and "
+                "port, and pass a bearer token with --opa-token-env"
+            )
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise EngineError(f"--opa-url {url!r}: expected http(s)://HOST[:PORT]")
-        if parts.path not in {"", "/"} or parts.query or parts.username or parts.password:
+        if parts.path not in {"", "/"} or parts.query:
             raise EngineError(
                 f"--opa-url {url!r}: give only scheme, host and port (OPA's API is at /v1); "
                 "pass credentials with --opa-token-env"
+            )
+        if token_env and parts.scheme == "http" and not _loopback(parts.hostname):
+            raise EngineError(
+                f"--opa-url {url!r}: a token is only sent over https:// (or to this machine's "
+                "loopback address); use https"
             )
         try:
             port = parts.port or (443 if parts.scheme == "https" else 8181)
@@ -98,6 +109,18 @@ class OpaServer:
             retries=self.retries,
             timeout=self.timeout,
         )
+
+
+def _loopback(host: str) -> bool:
+    """True for localhost and loopback addresses, where plain http never leaves the machine."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def describe_failure(server: OpaServer, doing: str, err: Exception) -> EngineError:

@@ -203,6 +203,11 @@ def test_missing_token_variable_exits_2(opa: OpaDouble, monkeypatch: pytest.Monk
         (["--engine", "opa"], "--engine opa needs --opa-url"),
         (["--engine", "opa", "--opa-url", "localhost:8181"], "expected http(s)://HOST[:PORT]"),
         (["--engine", "opa", "--opa-url", "http://h:8181/v1/data"], "only scheme, host and port"),
+        (["--engine", "opa", "--opa-url", "http://ops:hunter2@h:8181"], "holds credentials"),
+        (
+            ["--engine", "opa", "--opa-url", "http://opa.example:8181", "--opa-token-env", "HOME"],
+            "a token is only sent over https://",
+        ),
         (["--engine", "nosuch"], "Invalid value for '--engine'"),
     ],
 )
@@ -210,6 +215,7 @@ def test_bad_engine_options_exit_2(args: list[str], message: str) -> None:
     run = guardrails("check", EXAMPLES, "--now", NOW, *args)
     assert run.exit_code == 2
     assert message in run.stderr
+    assert "hunter2" not in run.stdout + run.stderr
 
 
 def test_push_loads_policies_and_data_then_checks_agree() -> None:
