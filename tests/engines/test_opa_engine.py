@@ -35,7 +35,8 @@ def opa(tmp_path: Path) -> Iterator[OpaDouble]:
         yield double
 
 
-def check_opa(url: str, *more: str, catalog: Path = EXAMPLES) -> Run:
+def check_opa(url: str, *more: str, catalog: Path = EXAMPLES, timeout: str = "5") -> Run:
+    # 5 s: generous on a loaded 2-core CI machine; the timeout test asks for 1 s.
     return guardrails(
         "check",
         catalog,
@@ -46,7 +47,7 @@ def check_opa(url: str, *more: str, catalog: Path = EXAMPLES) -> Run:
         "--opa-url",
         url,
         "--opa-timeout",
-        "1",
+        timeout,
         *more,
     )
 
@@ -85,7 +86,7 @@ def test_unreachable_server_exits_2() -> None:
 
 def test_timeout_exits_2(opa: OpaDouble) -> None:
     opa.behaviour.delay = 2.5
-    _fails_closed(check_opa(opa.url), "no answer within 1s")
+    _fails_closed(check_opa(opa.url, timeout="1"), "no answer within 1s")
 
 
 @pytest.mark.parametrize("status", [400, 404, 500, 503])
