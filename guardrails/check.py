@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from guardrails.catalog.examine import locate_all
 from guardrails.catalog.load import SCHEMA_RULES, load_catalog
@@ -14,18 +14,13 @@ from guardrails.catalog.tree import Tree
 from guardrails.config import Config
 from guardrails.decide import EXCEPTION_RULES, decide
 from guardrails.engine import get_engine
-from guardrails.engine.interface import (
-    VIOLATIONS_QUERY,
-    Engine,
-    PolicySet,
-    Violation,
-    violations_from,
-)
+from guardrails.engine.evaluate import evaluate
+from guardrails.engine.interface import Engine, PolicySet, Violation
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.findings import Outcome, Rule
 
 if TYPE_CHECKING:
-    from guardrails.catalog.cache import ExaminedCache
+    from guardrails.catalog.cache import CatalogCache
 
 
 @dataclass(frozen=True)
@@ -58,26 +53,6 @@ class Checked:
         ]
 
 
-def engine_input(catalog: Catalog, now: date) -> dict[str, Any]:
-    """The input document every engine receives.
-
-    Only schema-valid manifests are evaluated (an invalid one is already blocked, and
-    its wrong types must not derail the policies); `names` lists every manifest so a
-    rule asking "is this tool in the catalog?" still sees the invalid ones, and
-    `invalid` holds those that break the schema, for the secrets rule alone.
-    """
-    manifests: dict[str, Mapping[str, Any]] = {}
-    invalid: dict[str, Mapping[str, Any]] = {}
-    for manifest in catalog.manifests:
-        (manifests if manifest.valid else invalid).setdefault(manifest.name, manifest.document)
-    return {
-        "now": now.isoformat(),
-        "manifests": manifests,
-        "invalid": {n: d for n, d in invalid.items() if n not in manifests},
-        "names": sorted({m.name for m in catalog.manifests}),
-    }
-
-
 def _locate_ahead(catalog: Catalog, violations: Iterable[Violation]) -> None:
     """Find where each violation points, on all cores, before `decide` asks one by one."""
     by_name: dict[str, Manifest] = {}
@@ -95,20 +70,19 @@ def run_check(
     policy_tree: Tree | None = None,
     extra: tuple[str, ...] = (),
     only: frozenset[str] | None = None,
-    cache: ExaminedCache | None = None,
+    cache: CatalogCache | None = None,
 ) -> Checked:
-    """Load the catalog and policies, evaluate everything in one engine call, decide.
+    """Load the catalog and policies, evaluate what changed (or everything), decide.
 
     `policy_tree` is where policies, policy data and exceptions come from (default:
     the catalog itself). `extra` adds manifest files outside the manifests folder;
     `only` restricts the report to those files while cross-manifest rules still see
-    the whole catalog. `cache` remembers parsed, validated files by content (never a
-    verdict: the engine always runs).
+    the whole catalog. `cache` remembers parsed, validated files by content, and each
+    manifest's violations under everything they depend on (`engine/evaluate.py`).
     """
     policies = load_policy_set(policy_tree or catalog_tree, config)
     catalog = load_catalog(catalog_tree, config, extra, exceptions_from=policy_tree, cache=cache)
-    evaluator = (engine or get_engine("regorus")).prepare(policies)
-    violations = violations_from(evaluator.query(VIOLATIONS_QUERY, engine_input(catalog, now)))
+    violations = evaluate(catalog, policies, engine or get_engine("regorus"), now, cache)
     _locate_ahead(catalog, violations)
     outcome = decide(violations, policies, catalog, now, only)
     if cache is not None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from guardrails.catalog.safe_yaml import (
@@ -56,12 +57,58 @@ class FileProblem:
 class ExaminedFile:
     """Everything a file's bytes say, before the catalog around it is considered."""
 
-    document: Any
-    """The document as plain values when it parsed to a mapping, else None."""
     valid: bool
     """True when it parsed to a mapping and passed the JSON Schema."""
     problems: tuple[FileProblem, ...]
     """Parse or schema problems, in the order they are reported."""
+    mapping: bool
+    """True when it parsed to a mapping (a document the catalog holds)."""
+    name: str | None
+    """`metadata.name` when it is a non-empty string."""
+    integrations: tuple[str, ...]
+    """The tools `spec.integrations` names, in order: whom the policies look up for it."""
+    read_document: Callable[[], Any] = field(repr=False, compare=False)
+    """Gives the document (a cached file decodes it only when asked)."""
+
+    @cached_property
+    def document(self) -> Any:
+        """The document as plain values when it parsed to a mapping, else None."""
+        return self.read_document() if self.mapping else None
+
+
+def examined(document: Any, valid: bool, problems: tuple[FileProblem, ...]) -> ExaminedFile:
+    """The `ExaminedFile` of a parsed `document`."""
+    if not isinstance(document, Mapping):
+        return ExaminedFile(valid, problems, False, None, (), partial(_itself, None))
+    return ExaminedFile(
+        valid,
+        problems,
+        True,
+        name_of(document),
+        integrations_of(document),
+        partial(_itself, document),
+    )
+
+
+def _itself(document: Any) -> Any:
+    return document
+
+
+def name_of(document: Mapping[str, Any]) -> str | None:
+    """`metadata.name` when it is a non-empty string."""
+    metadata = document.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    return name if isinstance(name, str) and name else None
+
+
+def integrations_of(document: Mapping[str, Any]) -> tuple[str, ...]:
+    """The tool names under `spec.integrations[*].tool`, in order, each once."""
+    spec = document.get("spec")
+    flows = spec.get("integrations") if isinstance(spec, Mapping) else None
+    if not isinstance(flows, list):
+        return ()
+    tools = (flow.get("tool") for flow in flows if isinstance(flow, Mapping))
+    return tuple(dict.fromkeys(t for t in tools if isinstance(t, str)))
 
 
 _START = Mark(1, 1)
@@ -69,7 +116,7 @@ _START = Mark(1, 1)
 
 def refused(message: str, mark: Mark = _START) -> ExaminedFile:
     """A file that cannot be used at all (unreadable, too big, not YAML)."""
-    return ExaminedFile(None, False, (FileProblem("SCHEMA-PARSE", *_at(mark), (), message, ""),))
+    return examined(None, False, (FileProblem("SCHEMA-PARSE", *_at(mark), (), message, ""),))
 
 
 def _at(mark: Mark) -> tuple[int, int]:
@@ -91,12 +138,12 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
             f"the document is a {type(document).__name__}, not a mapping",
             "Start the file with `apiVersion: guardrails/v1` and `kind:`, as keys.",
         )
-        return ExaminedFile(None, False, (problem,))
+        return examined(None, False, (problem,))
     if is_valid(kind, document):
-        return ExaminedFile(document, True, ())
+        return examined(document, True, ())
     found = validate(kind, document)
     if not found:  # the fast validator is the stricter one; the reference one decides
-        return ExaminedFile(document, True, ())
+        return examined(document, True, ())
     # Only now are positions worth their cost: every problem points at a line.
     positions = load_text(data.decode("utf-8-sig")).positions
     problems = tuple(
@@ -109,7 +156,7 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
         )
         for item in found
     )
-    return ExaminedFile(document, False, problems)
+    return examined(document, False, problems)
 
 
 # Set just before the pool forks, so workers inherit the work and its inputs (bytes,

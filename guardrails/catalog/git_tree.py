@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -25,7 +24,6 @@ from guardrails.errors import GuardrailsError
 from guardrails.findings import Outcome
 
 if TYPE_CHECKING:
-    from guardrails.catalog.model import Manifest
     from guardrails.check import Checked
 
 _BLOB_MODES = ("100644", "100755")  # regular files; symlinks and submodules are skipped
@@ -321,15 +319,6 @@ def _names_at(toplevel: Path, commit: str, was: Mapping[str, str]) -> dict[str, 
     return names
 
 
-def _integrates_with(manifest: Manifest, names: AbstractSet[str]) -> bool:
-    """Whether `manifest` declares an integration with one of the tools `names`."""
-    spec = manifest.document.get("spec")
-    integrations = spec.get("integrations") if isinstance(spec, Mapping) else None
-    if not isinstance(integrations, list):
-        return False
-    return any(isinstance(item, Mapping) and item.get("tool") in names for item in integrations)
-
-
 def report_changes(
     checked: Checked, changes: Changes, root: Path, selected: frozenset[str] | None = None
 ) -> tuple[Checked, tuple[str, ...]]:
@@ -359,7 +348,7 @@ def report_changes(
         for manifest in catalog.manifests
         if manifest.file not in changed
         and (selected is None or manifest.file in selected)
-        and _integrates_with(manifest, touched)
+        and not touched.isdisjoint(manifest.integrations)
     }
     broken = {
         finding.file

@@ -7,7 +7,8 @@ Nothing here raises for a bad file: a file that cannot be used becomes a blockin
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from functools import partial
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +17,11 @@ from guardrails.catalog.model import Catalog, Manifest, PolicyException
 from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path, Positions
 from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
 from guardrails.config import Config
+from guardrails.errors import GuardrailsError
 from guardrails.findings import Finding, Rule, format_path
 
 if TYPE_CHECKING:
-    from guardrails.catalog.cache import ExaminedCache
+    from guardrails.catalog.cache import CatalogCache
 
 SCHEMA_RULES = {
     rule.id: rule
@@ -88,15 +90,15 @@ def _examine(
     paths: list[str],
     kind: str,
     max_bytes: int,
-    cache: ExaminedCache | None,
+    cache: CatalogCache | None,
     workers: int | None,
-) -> list[tuple[ExaminedFile, LazyPositions]]:
-    """Read and examine every file (from the cache where it is unchanged), in order.
+) -> list[tuple[ExaminedFile, LazyPositions, bytes | None]]:
+    """Examine every file, in order: (what it says, its positions, its content key).
 
     Without a cache everything per file (reading, parsing, validating) runs on all
-    cores for a large catalog on disk. With one, files are read and looked up here
-    (sending a cached document back from another process costs more than finding
-    it), and only the files that changed are examined on all cores.
+    cores for a large catalog on disk. With one, a file on disk whose stat signature
+    is unchanged is not even read, a file read is looked up by content, and only the
+    files that changed are examined, on all cores.
     """
 
     def read(path: str) -> tuple[bytes, ExaminedFile | None]:
@@ -114,43 +116,88 @@ def _examine(
         data, examined = read(path)
         return data, examined or examine(data, kind, max_bytes)
 
-    if not isinstance(tree, WorkTree):
+    disk = tree if isinstance(tree, WorkTree) else None
+    if disk is None:
         workers = 1  # a git revision is read through one git process
     if cache is None:
-        return [(e, LazyPositions(d)) for d, e in on_all_cores(read_and_examine, paths, workers)]
+        return [
+            (e, LazyPositions(d), None) for d, e in on_all_cores(read_and_examine, paths, workers)
+        ]
 
-    found: list[tuple[bytes, ExaminedFile | None, bytes | None]] = []
+    files = cache.files(kind, max_bytes)
+    found: list[tuple[bytes | _Unread, ExaminedFile | None, bytes | None]] = []
     for path in paths:
+        stat = disk.signature(path) if disk is not None else None
+        if stat is not None and stat[0] <= max_bytes:
+            key = files.known(path, stat)
+            if key is not None:
+                unread = _Unread(tree, path, kind, max_bytes, cache, key)
+                examined = cache.get(key, unread.document)
+                if examined is not None:
+                    found.append((unread, examined, key))
+                    continue
         data, examined = read(path)
-        key = None
-        if examined is None:
-            key = cache.key(kind, max_bytes, data)
-            examined = cache.get(key)
-            if examined is not None:
-                cache.keep(key)
+        key = cache.key(kind, max_bytes, data) if examined is None else None
+        if key is not None:
+            examined = cache.get(key, partial(_document_of, data, kind, max_bytes))
+            if stat is not None:
+                files.saw(path, stat, key)
         found.append((data, examined, key))
 
-    def examine_and_encode(item: tuple[bytes, bytes]) -> tuple[ExaminedFile, Any]:
-        data, key = item
-        examined = examine(data, kind, max_bytes)
-        return examined, cache.entry(key, examined)
-
-    changed = [(i, data, key) for i, (data, e, key) in enumerate(found) if key and e is None]
-    fresh = on_all_cores(examine_and_encode, [(d, k) for _, d, k in changed], workers)
-    for (i, data, key), (examined, entry) in zip(changed, fresh, strict=True):
-        cache.keep(key, entry)
+    changed = [(i, d) for i, (d, e, _) in enumerate(found) if e is None and isinstance(d, bytes)]
+    fresh = on_all_cores(lambda d: examine(d, kind, max_bytes), [d for _, d in changed], workers)
+    loaded: list[tuple[ExaminedFile, LazyPositions, bytes | None]] = []
+    for (i, data), examined in zip(changed, fresh, strict=True):
+        key = found[i][2]
+        assert key is not None
+        cache.put(key, examined)
         found[i] = (data, examined, key)
-    loaded: list[tuple[ExaminedFile, LazyPositions]] = []
-    for data, examined, key in found:
+    for source, examined, key in found:
         assert examined is not None
-        loaded.append((examined, LazyPositions(data, cache.memo(key) if key else None)))
+        bytes_ = source if isinstance(source, bytes) else source.data
+        loaded.append((examined, LazyPositions(bytes_, cache.memo(key) if key else None), key))
     return loaded
 
 
-def _report(examined: ExaminedFile, file: str, problems: list[Finding]) -> Mapping[str, Any] | None:
-    """Turn a file's problems into findings; its document when it is a mapping."""
-    document = examined.document
-    name = _name_of(document) if document is not None else None
+class _Unread:
+    """A file the cache knew unchanged, so it was not read: read only if asked.
+
+    Positions and documents must describe the bytes that were checked: if the file
+    changed since, no position is given (a finding then points at its first line) and
+    its document is refused (the check stops: run it again).
+    """
+
+    __slots__ = ("_cache", "_key", "_kind", "_max_bytes", "_path", "_tree")
+
+    def __init__(
+        self, tree: Tree, path: str, kind: str, max_bytes: int, cache: CatalogCache, key: bytes
+    ) -> None:
+        self._tree, self._path, self._kind = tree, path, kind
+        self._max_bytes, self._cache, self._key = max_bytes, cache, key
+
+    def data(self) -> bytes:
+        """The file's bytes if they are still those checked, else nothing."""
+        try:
+            data = self._tree.read(self._path)
+        except OSError:
+            return b""
+        return data if self._cache.key(self._kind, self._max_bytes, data) == self._key else b""
+
+    def document(self) -> Any:
+        """The document, examined again from the file (the cached copy was damaged)."""
+        data = self.data()
+        if not data:
+            shown = self._tree.display(self._path)
+            raise GuardrailsError(f"{shown}: changed during the check; run the check again")
+        return _document_of(data, self._kind, self._max_bytes)
+
+
+def _document_of(data: bytes, kind: str, max_bytes: int) -> Any:
+    return examine(data, kind, max_bytes).document
+
+
+def _report(examined: ExaminedFile, file: str, problems: list[Finding]) -> None:
+    """Turn a file's problems into findings."""
     for item in examined.problems:
         problems.append(
             problem(
@@ -160,16 +207,9 @@ def _report(examined: ExaminedFile, file: str, problems: list[Finding]) -> Mappi
                 item.path,
                 item.message,
                 item.remediation,
-                name if item.rule == "SCHEMA-INVALID" else None,
+                examined.name if item.rule == "SCHEMA-INVALID" else None,
             )
         )
-    return document if isinstance(document, Mapping) else None
-
-
-def _name_of(document: Mapping[str, Any]) -> str | None:
-    metadata = document.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, Mapping) else None
-    return name if isinstance(name, str) and name else None
 
 
 def _flag_duplicates(
@@ -205,7 +245,7 @@ def load_catalog(
     extra: Iterable[str] = (),
     exceptions_from: Tree | None = None,
     *,
-    cache: ExaminedCache | None = None,
+    cache: CatalogCache | None = None,
     workers: int | None = None,
 ) -> Catalog:
     """Load every manifest under `config.manifests` (plus `extra` files) and every exception.
@@ -234,7 +274,7 @@ def _load_catalog(
     config: Config,
     extra: Iterable[str],
     exceptions_from: Tree | None,
-    cache: ExaminedCache | None,
+    cache: CatalogCache | None,
     workers: int | None,
 ) -> Catalog:
     problems: list[Finding] = []
@@ -244,21 +284,31 @@ def _load_catalog(
     manifests: list[Manifest] = []
     examined = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers)
     shown_files = [tree.display(path) for path in files]
-    for path, shown, (result, positions) in zip(files, shown_files, examined, strict=True):
-        document = _report(result, shown, problems)
-        if document is None:
+    for path, shown, (result, positions, key) in zip(files, shown_files, examined, strict=True):
+        _report(result, shown, problems)
+        if not result.mapping:
             continue
-        name = _name_of(document) or PurePosixPath(path).stem
-        manifests.append(Manifest(name, shown, document, positions, result.valid))
+        manifests.append(
+            Manifest(
+                name=result.name or PurePosixPath(path).stem,
+                file=shown,
+                positions=positions,
+                valid=result.valid,
+                integrations=result.integrations,
+                content=key,
+                read_document=result.read_document,
+            )
+        )
     _flag_duplicates(((m.name, m.file, m.positions) for m in manifests), "manifest", problems)
 
     exceptions: list[PolicyException] = []
     source = exceptions_from or tree
     exception_files = source.files(config.exceptions, YAML_SUFFIXES)
     examined = _examine(source, exception_files, "exception", config.max_file_bytes, cache, 1)
-    for path, (result, positions) in zip(exception_files, examined, strict=True):
+    for path, (result, positions, _) in zip(exception_files, examined, strict=True):
         shown = source.display(path)
-        doc = _report(result, shown, problems)
+        _report(result, shown, problems)
+        doc = result.document
         if doc is None or not result.valid:
             continue
         spec = doc["spec"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from guardrails.catalog.safe_yaml import Positions
@@ -18,12 +19,22 @@ class Manifest:
     """`metadata.name`, or the file stem when the name is missing or unusable."""
     file: str
     """Path relative to the working directory, as reports print it."""
-    document: Mapping[str, Any]
-    """The manifest as plain values; this is what the policies see."""
     positions: Positions
     """Where each path of `document` sits in `file`."""
     valid: bool
     """True when it passed the JSON Schema."""
+    integrations: tuple[str, ...]
+    """The tools its `spec.integrations` names (the only other manifests the shipped
+    rules look at for this one)."""
+    content: bytes | None
+    """Digest of the file's bytes and how they were read (None when not cached)."""
+    read_document: Callable[[], Mapping[str, Any]] = field(repr=False, compare=False)
+    """Gives the document; a manifest from the cache is decoded only when asked."""
+
+    @cached_property
+    def document(self) -> Mapping[str, Any]:
+        """The manifest as plain values; this is what the policies see."""
+        return self.read_document()
 
     @property
     def spec(self) -> Mapping[str, Any]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -493,14 +493,17 @@ class LazyPositions(Positions):
     loading; a file with a finding is parsed again here, with the very parser that
     `load_text` uses, and the asked path walked through its nodes
     (`_NodePositions`), so the answers are exactly the recorded ones. The bytes are held,
-    not re-read, so positions always describe the content that was checked. A `memo`
-    (the cache) keeps the answers, which depend only on the bytes and the question,
+    not re-read, so positions always describe the content that was checked (a file the
+    cache knew unchanged is read when first asked, and only used if its bytes still
+    match). A `memo` (the cache) keeps the answers, which depend only on the bytes and the question,
     so the next check of an unchanged file asks no parse at all.
     """
 
     __slots__ = ("_answers", "_data", "_full", "_memo")
 
-    def __init__(self, data: bytes, memo: PositionsMemo | None = None) -> None:
+    def __init__(
+        self, data: bytes | Callable[[], bytes], memo: PositionsMemo | None = None
+    ) -> None:
         self._data = data
         self._memo = memo
         self._answers: dict[Answer, Mark | None] | None = None
@@ -513,7 +516,7 @@ class LazyPositions(Positions):
         if asked in self._answers:
             return self._answers[asked]
         if self._full is None:
-            self._full = _NodePositions(self._data)
+            self._full = _NodePositions(self.data)
         full = self._full
         answer = {"value": full.value, "key": full.key, "locate": full.locate}[question](path)
         self._answers[asked] = answer
@@ -535,7 +538,9 @@ class LazyPositions(Positions):
 
     @property
     def data(self) -> bytes:
-        """The bytes the positions are of."""
+        """The bytes the positions are of (read now if they were left on disk)."""
+        if not isinstance(self._data, bytes):
+            self._data = self._data()
         return self._data
 
     def unknown(self, question: str, paths: Iterable[Path]) -> list[Path]:

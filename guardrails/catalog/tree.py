@@ -8,6 +8,9 @@ from typing import Protocol
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
+Signature = tuple[int, int, int, int, int]
+"""(size, mtime_ns, ctime_ns, inode, device): changes whenever a file's content does."""
+
 
 class Tree(Protocol):
     """A read-only view of a catalog repository's files."""
@@ -34,6 +37,7 @@ class WorkTree:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._base = os.path.join(root, "")  # plain string: joined 10,000 times a check
         self._shown_root: str | None = None
 
     def files(self, folder: str, suffixes: tuple[str, ...]) -> list[str]:
@@ -47,25 +51,41 @@ class WorkTree:
     # Plain strings and `os`, not pathlib: these run once per file, 10,000 times a check.
     def read(self, path: str) -> bytes:
         """Read bytes from disk."""
-        with open(os.path.join(self.root, path), "rb") as file:
+        with open(self._base + path, "rb") as file:
             return file.read()
 
     def size(self, path: str) -> int:
         """Size on disk."""
-        return os.stat(os.path.join(self.root, path)).st_size
+        return os.stat(self._base + path).st_size
+
+    def signature(self, path: str) -> Signature | None:
+        """The stat signature of `path` (None when it cannot be had: reading says why).
+
+        The change time is in it: no program can set that back.
+        """
+        try:
+            stat = os.stat(self._base + path)
+        except OSError:
+            return None
+        return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
 
     def display(self, path: str) -> str:
         """Relative to the working directory (absolute when outside it)."""
-        parts = path.split("/")
-        if path.startswith("/") or ".." in parts or "." in parts or "" in parts:
-            return display_path(self.root / path)
-        # The common case, thousands of times per check: the root's display plus the
-        # path, which is what `display_path` gives for a plain path under the root.
         if self._shown_root is None:
-            self._shown_root = display_path(self.root)
-        if os.path.isabs(self._shown_root) or self._shown_root.startswith("../../.."):
-            return display_path(self.root / path)  # shown absolute: let pathlib join
-        return path if self._shown_root == "." else f"{self._shown_root}/{path}"
+            shown = display_path(self.root)
+            plain = not (os.path.isabs(shown) or shown.startswith("../../.."))
+            # A plain path under the root shows as the root's display plus the path,
+            # which is what `display_path` gives (absolute roots: let pathlib join).
+            self._shown_root = ("" if shown == "." else f"{shown}/") if plain else "\0"
+        parts = path.split("/")
+        if self._shown_root == "\0" or path.startswith("/") or not _plain(parts):
+            return display_path(self.root / path)
+        return self._shown_root + path
+
+
+def _plain(parts: list[str]) -> bool:
+    """No empty, `.` or `..` part: the path names a file under the root as written."""
+    return ".." not in parts and "." not in parts and "" not in parts
 
 
 def _walk(folder: str, prefix: str, suffixes: tuple[str, ...]) -> list[str]:

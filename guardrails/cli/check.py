@@ -14,7 +14,7 @@ from guardrails.errors import GuardrailsError
 from guardrails.report import FORMATS
 
 if TYPE_CHECKING:
-    from guardrails.catalog.cache import ExaminedCache
+    from guardrails.catalog.cache import CatalogCache
 
 
 def resolve_targets(
@@ -44,10 +44,10 @@ def resolve_targets(
     return root, extra, frozenset(p.absolute() for p in selected)
 
 
-def _open_cache(root: Path) -> ExaminedCache | None:
-    from guardrails.catalog.cache import ExaminedCache
+def _open_cache(root: Path) -> CatalogCache | None:
+    from guardrails.catalog.cache import CatalogCache
 
-    return ExaminedCache.open(root)
+    return CatalogCache.open(root)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -104,8 +104,8 @@ def _relative(path: Path, root: Path) -> str:
 @click.option(
     "--no-cache",
     is_flag=True,
-    help="Do not read or write .guardrails-cache/ (parsed, validated manifests by "
-    "content hash; verdicts are never cached).",
+    help="Do not read or write .guardrails-cache/ (what unchanged files said, and each "
+    "manifest's violations under everything they depend on).",
 )
 def check(
     paths: tuple[Path, ...],

@@ -1,19 +1,22 @@
-"""The examined-file cache: a warm check says exactly what a cold one says, and a cache
-that is stale, corrupt or forged is never believed."""
+"""The catalog cache: a warm check says exactly what a cold one says, and a cache that
+is stale, corrupt or forged is never believed."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from guardrails.catalog.cache import FOLDER, ExaminedCache, _fingerprint
-from guardrails.catalog.examine import ExaminedFile
+from guardrails.catalog import cache as catalog_cache
+from guardrails.catalog.cache import FOLDER, CatalogCache, _fingerprint
+from guardrails.catalog.examine import examine
 from tests.conftest import EXAMPLES, FIXTURES, NOW, guardrails
 
-PACK = Path(FOLDER) / "examined.v1"
+TABLES = Path(FOLDER) / "catalog.v2"
+DOCUMENTS = Path(FOLDER) / "documents.v2"
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +51,7 @@ def check(root: Path, *flags: str) -> tuple[int, Any]:
 def test_warm_check_reports_exactly_what_a_cold_one_does(bad_catalog: Path) -> None:
     cold = check(bad_catalog, "--no-cache")
     filling = check(bad_catalog)
-    assert (bad_catalog / PACK).is_file()
+    assert (bad_catalog / TABLES).is_file() and (bad_catalog / DOCUMENTS).is_file()
     warm = check(bad_catalog)
     assert cold == filling == warm
     assert cold[0] == 1 and {f["rule"] for f in cold[1]["findings"]} >= {
@@ -79,43 +82,80 @@ def test_a_changed_manifest_is_read_again(compliant: Path) -> None:
     )
 
 
+@pytest.fixture
+def trusting_stat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust the stat signatures of files written a moment ago (normally they are read
+    again, being too close to the last check to rule out a change within the clock's
+    granularity), so that what is under test is the path that does not read them."""
+    monkeypatch.setattr(catalog_cache, "RACY_NS", -60_000_000_000)
+
+
+@pytest.mark.parametrize("part", [TABLES, DOCUMENTS], ids=["tables", "documents"])
 @pytest.mark.parametrize(
     "damage",
     [
         pytest.param(lambda b: b[: len(b) // 2], id="truncated"),
         pytest.param(lambda b: b[:-200] + bytes(x ^ 0xFF for x in b[-200:]), id="bit-flipped"),
-        pytest.param(lambda b: b.replace(b'"valid":false', b'"valid":true!'), id="edited"),
+        pytest.param(lambda b: b[:100] + b"true" + b[104:], id="edited"),
         pytest.param(lambda b: b"not a cache at all", id="garbage"),
         pytest.param(lambda b: b"", id="empty"),
     ],
 )
-def test_a_corrupt_cache_is_ignored(bad_catalog: Path, damage: Any) -> None:
+@pytest.mark.usefixtures("trusting_stat")
+def test_a_corrupt_cache_is_ignored(bad_catalog: Path, part: Path, damage: Any) -> None:
     cold = check(bad_catalog, "--no-cache")
     check(bad_catalog)
-    pack = bad_catalog / PACK
-    pack.write_bytes(damage(pack.read_bytes()))
+    damaged = bad_catalog / part
+    damaged.write_bytes(damage(damaged.read_bytes()))
     assert check(bad_catalog) == cold
     assert check(bad_catalog) == cold  # and the rewritten cache is sound
 
 
-def test_a_forged_entry_never_lets_a_manifest_pass(bad_catalog: Path, tmp_path: Path) -> None:
+def test_a_forged_entry_never_lets_a_manifest_pass(bad_catalog: Path) -> None:
     """An entry made without this user's key (e.g. committed into the repository)."""
     cold = check(bad_catalog, "--no-cache")
     target = bad_catalog / "manifests" / "sso-none.yaml"
-    good = (EXAMPLES / "manifests" / "hubspot.yaml").read_bytes()
-    forger = ExaminedCache(bad_catalog / FOLDER, b"\x01" * 32, _fingerprint())
-    _, (compliant, _) = check_one(good)
-    key = forger.key("manifest", 1024 * 1024, target.read_bytes())
-    forger.put(key, ExaminedFile(compliant, True, ()))
+    compliant = examine((EXAMPLES / "manifests" / "hubspot.yaml").read_bytes(), "manifest", 1 << 20)
+    assert compliant.valid
+    forger = CatalogCache(bad_catalog / FOLDER, b"\x01" * 32, _fingerprint())
+    forger.put(forger.key("manifest", 1 << 20, target.read_bytes()), compliant)
     forger.save()
+    assert (bad_catalog / TABLES).is_file()
     assert check(bad_catalog) == cold
 
 
-def check_one(data: bytes) -> tuple[int, tuple[Any, bool]]:
-    from guardrails.catalog.examine import examine
+@pytest.mark.usefixtures("trusting_stat")
+def test_an_edit_that_keeps_size_and_modification_time_is_still_seen(compliant: Path) -> None:
+    """The stat signature holds the change time too, which no program can set back."""
+    manifest = compliant / "manifests" / "hubspot.yaml"
+    assert check(compliant)[0] == 0
+    before = manifest.stat()
+    text = manifest.read_text("utf-8")
+    manifest.write_text(text.replace("sso: saml", "sso: none"), "utf-8")
+    os.utime(manifest, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = manifest.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    warm = check(compliant)
+    assert warm == check(compliant, "--no-cache")
+    assert any(f["rule"] == "SEC-SSO-REQUIRED" for f in warm[1]["findings"])
 
-    examined = examine(data, "manifest", 1024 * 1024)
-    return 0, (examined.document, examined.valid)
+
+@pytest.mark.usefixtures("trusting_stat")
+def test_an_unchanged_catalog_is_answered_from_the_cache(compliant: Path) -> None:
+    """Nothing to read, examine or evaluate: the cache is not even rewritten."""
+    first = check(compliant)
+    written = (compliant / TABLES).stat().st_mtime_ns
+    assert check(compliant) == first
+    assert check(compliant) == first
+    assert (compliant / TABLES).stat().st_mtime_ns == written
+
+
+def test_an_earlier_versions_cache_is_removed(compliant: Path) -> None:
+    (compliant / FOLDER).mkdir()
+    (compliant / FOLDER / "examined.v1").write_bytes(b"old")
+    check(compliant)
+    assert not (compliant / FOLDER / "examined.v1").exists()
+    assert (compliant / TABLES).is_file()
 
 
 def test_an_unwritable_catalog_still_checks(compliant: Path) -> None:
