@@ -186,14 +186,16 @@ def on_all_cores(work: Callable[[T], R], items: Sequence[T], workers: int | None
     the file), so the answer is the same either way. Workers are forked: they start
     at once and share memory; off Linux everything runs here.
     """
-    import multiprocessing
-
     if workers is None:
         workers = usable_cores() if len(items) >= PARALLEL_FROM else 1
     workers = min(workers, len(items))
     # Fork only where it is the platform's own way (Linux): elsewhere forking a process
-    # that has loaded system frameworks is unsafe. A daemon process may not have any.
-    if workers <= 1 or sys.platform != "linux" or multiprocessing.current_process().daemon:
+    # that has loaded system frameworks is unsafe.
+    if workers <= 1 or sys.platform != "linux":
+        return [work(item) for item in items]
+    import multiprocessing  # here: a re-check of a few files never needs it
+
+    if multiprocessing.current_process().daemon:  # a daemon process may not have any
         return [work(item) for item in items]
     global _PENDING
     _PENDING = (work, items)

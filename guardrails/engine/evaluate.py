@@ -84,36 +84,31 @@ def evaluate(
         return _evaluate(catalog.manifests, names, policies, engine, now)
     by_name = {m.name: m for m in catalog.manifests}
     found: list[Violation] = []
-    pending: list[Manifest] = []
+    pending: dict[str, tuple[bytes, tuple[str, bool, bytes]]] = {}  # name -> content, facts
     for manifest in catalog.manifests:
         if manifest.content is None:
             return _evaluate(catalog.manifests, names, policies, engine, now)
+        facts = (manifest.name, manifest.valid, _neighbours(manifest, by_name))
         entry = cache.verdict(context, manifest.content)
-        if entry is None or not _still_holds(entry, manifest, by_name):
-            pending.append(manifest)
+        if entry is None or entry[:3] != facts:
+            pending[manifest.name] = (manifest.content, facts)
             continue
         found += [Violation(rule, manifest.name, path, text) for rule, path, text in entry[3]]
     if not pending:
         return found  # nothing changed that a rule can see: the engine is not even started
 
-    needed = {m.name: m for m in pending}
-    for manifest in pending:
-        needed.update((t, by_name[t]) for t in manifest.integrations if t in by_name)
-    fresh = _evaluate(needed.values(), names, policies, engine, now)
-    own: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {m.name: [] for m in pending}
+    needed = {name: by_name[name] for name in pending}
+    for name in pending:
+        needed.update((t, by_name[t]) for t in by_name[name].integrations if t in by_name)
+    # `names` too holds only what the rules can look up from here: the tools evaluated.
+    fresh = _evaluate(needed.values(), list(needed), policies, engine, now)
+    own: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {n: [] for n in pending}
     for violation in fresh:
         if violation.manifest in own:
             own[violation.manifest].append((violation.rule, violation.path, violation.message))
             found.append(violation)
-    for manifest in pending:
-        assert manifest.content is not None
-        entry = (
-            manifest.name,
-            manifest.valid,
-            _dependencies(manifest, by_name),
-            own[manifest.name],
-        )
-        cache.remember_verdict(context, manifest.content, entry)
+    for name, (content, facts) in pending.items():
+        cache.remember_verdict(context, content, (*facts, tuple(own[name])))
     return found
 
 
@@ -145,33 +140,17 @@ def _context(policies: PolicySet, engine: Engine, now: date) -> bytes | None:
     return digest.digest()
 
 
-def _dependencies(
-    manifest: Manifest, by_name: Mapping[str, Manifest]
-) -> tuple[tuple[str, bytes | None, bool], ...]:
-    """(tool, its content or None when absent, its validity) for each tool it names."""
-    found = []
+def _neighbours(manifest: Manifest, by_name: Mapping[str, Manifest]) -> bytes:
+    """Each tool `manifest` names, as its validity and content, or as absent.
+
+    Which tools it names follows from its own content, and contents are fixed-size
+    digests: equal bytes mean the same neighbours.
+    """
+    parts = []
     for tool in manifest.integrations:
         target = by_name.get(tool)
-        found.append(
-            (tool, None, False) if target is None else (tool, target.content, target.valid)
-        )
-    return tuple(found)
-
-
-def _still_holds(entry: Any, manifest: Manifest, by_name: Mapping[str, Manifest]) -> bool:
-    """Whether a verdict remembered for `manifest`'s content still applies.
-
-    Its name and validity are the same, and so is every tool it names: the same
-    content and validity, or still absent.
-    """
-    name, valid, dependencies, _ = entry
-    if name != manifest.name or valid != manifest.valid:
-        return False
-    for tool, content, target_valid in dependencies:
-        target = by_name.get(tool)
-        if target is None:
-            if content is not None:
-                return False
-        elif target.content != content or target.valid != target_valid:
-            return False
-    return True
+        if target is None or target.content is None:
+            parts.append(b"-")
+        else:
+            parts += [b"+" if target.valid else b"!", target.content]
+    return b"".join(parts)
