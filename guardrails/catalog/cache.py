@@ -40,11 +40,10 @@ import hmac
 import importlib.util
 import marshal
 import os
-import secrets
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -56,6 +55,7 @@ from guardrails.catalog.tree import Signature
 FOLDER = ".guardrails-cache"
 _TABLES = "catalog.v2"
 _DOCUMENTS = "documents.v2"
+_JOURNAL = "journal.v2"
 _OLD_FILES = ("examined.v1",)  # earlier versions' caches
 _MAGIC = b"guardrails catalog cache v2\n"
 _HEADER = struct.Struct(">32sQ")  # HMAC of the tables, their length
@@ -117,6 +117,8 @@ def _secret() -> bytes | None:
         return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        import secrets  # here: only the first run of a user makes the key
+
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as out:
             out.write(secrets.token_bytes(32))
@@ -158,6 +160,9 @@ class CatalogCache:
         self._verdict_context = b""
         self._verdicts: dict[bytes, Any] = {}
         self._stored_bytes = 0  # size of the documents file the tables describe
+        self._base: bytes | None = None  # HMAC of the tables file, once read
+        self._base_bytes = 0
+        self._journal_bytes = 0
         self._reading: BinaryIO | None = None
         # What this run used or learnt: the next cache.
         self._seen_files: _Files = {}
@@ -191,9 +196,7 @@ class CatalogCache:
     def files(self, kind: str, max_bytes: int) -> FileTable:
         """The files read as `kind` with this size limit: what they were, what they are."""
         name = f"{kind} {max_bytes}"
-        return FileTable(
-            self._files.get(name, {}), self._seen_files.setdefault(name, {}), self._previous
-        )
+        return FileTable(self, self._files.get(name, {}), self._seen_files.setdefault(name, {}))
 
     # --- examined files ---------------------------------------------------------
 
@@ -209,15 +212,21 @@ class CatalogCache:
         self._used[key] = stored
         name, integrations, valid, mapping, rows, where = stored
         problems = tuple(FileProblem(*row) for row in rows) if rows else ()
-        document = partial(self._document, where, again)
+        document = partial(self._document, key, where, again)
         return ExaminedFile(valid, problems, mapping, name, integrations, document)
 
-    def _document(self, where: bytes, again: Callable[[], Any]) -> Any:
+    def _document(self, key: bytes, where: bytes, again: Callable[[], Any]) -> Any:
         payload = self._payload(where)
         if payload is not None:
             return marshal.loads(payload)
-        self._changed = True  # store the document again
-        return again()
+        document = again()  # the stored copy is damaged: store it again
+        payload = marshal.dumps(document)
+        stored = self._used.get(key)
+        if stored is not None:
+            self._used[key] = (*stored[:5], _WHERE.pack(0, len(payload), _sha(payload)))
+            self._new_documents[key] = payload
+            self._changed = True
+        return document
 
     def _payload(self, where: bytes) -> bytes | None:
         """The stored document bytes at `where`, if they are intact."""
@@ -228,7 +237,7 @@ class CatalogCache:
             payload = os.pread(self._reading.fileno(), length, offset)
         except OSError:
             return None
-        return payload if hashlib.sha256(payload).digest() == sha else None
+        return payload if _sha(payload) == sha else None
 
     def put(self, key: bytes, found: ExaminedFile) -> None:
         """Remember what the file with content `key` said (written by `save`)."""
@@ -236,7 +245,7 @@ class CatalogCache:
         rows = tuple(
             (p.rule, p.line, p.column, p.path, p.message, p.remediation) for p in found.problems
         )
-        where = _WHERE.pack(0, len(payload), hashlib.sha256(payload).digest())
+        where = _WHERE.pack(0, len(payload), _sha(payload))
         self._used[key] = (found.name, found.integrations, found.valid, found.mapping, rows, where)
         self._new_documents[key] = payload
         self._changed = True
@@ -276,75 +285,115 @@ class CatalogCache:
     # --- reading and writing ----------------------------------------------------
 
     def save(self) -> None:
-        """Write what this run used and learnt (the rest is stale), if anything changed.
+        """Keep what this run learnt, if anything changed.
 
-        A cache that cannot be written is simply not written: it is an optimisation.
+        Usually as one signed record appended to the journal; when the journal has
+        grown to an eighth of the tables (or there are none yet), the tables are
+        written anew with only what this run used (the rest is stale) and the journal
+        starts again. A cache that cannot be written is simply not written: it is an
+        optimisation.
         """
-        unchanged = (
-            not self._changed
-            and self._seen_files == self._files
-            and self._used.keys() == self._examined.keys()
-            and self._used_positions.keys() == self._positions.keys()
-            and self._used_context == self._verdict_context
-            and self._used_verdicts.keys() == self._verdicts.keys()
-        )
-        if unchanged:
+        changes = self._changes()
+        if changes is None:
             return
         with contextlib.suppress(OSError):
             self.folder.mkdir(exist_ok=True)
             ignore = self.folder / ".gitignore"
             if not ignore.exists():  # never committed by accident
                 ignore.write_text("*\n", encoding="utf-8")
-            for old in _OLD_FILES:
-                (self.folder / old).unlink(missing_ok=True)
-            examined, stored_bytes = self._store_documents()
-            tables = marshal.dumps(
-                (
-                    self._fingerprint,
-                    self._started,
-                    stored_bytes,
-                    self._seen_files,
-                    examined,
-                    self._used_positions,
-                    self._used_context,
-                    self._used_verdicts,
-                )
-            )
-            mac = hmac.digest(self._secret, tables, "sha256")
-            _write_whole(self.folder / _TABLES, [_MAGIC, _HEADER.pack(mac, len(tables)), tables])
+            base = self._base
+            full = self._journal_bytes > max(self._base_bytes // 8, 1 << 18)
+            new_documents, compacted = self._store_documents(compact=base is None or full)
+            if base is None or full or compacted:
+                self._write_tables()
+            else:
+                changes[1].update(new_documents)
+                record = marshal.dumps((self._started, self._stored_bytes, *changes))
+                mac = hmac.digest(self._secret, base + record, "sha256")
+                with open(self.folder / _JOURNAL, "ab") as out:
+                    out.write(_HEADER.pack(mac, len(record)) + record)  # one write
 
-    def _store_documents(self) -> tuple[dict[bytes, _Stored], int]:
-        """Append the new documents (or rewrite the file, when most of it is stale)."""
+    def _changes(self) -> list[Any] | None:
+        """What this run learnt that the cache does not hold yet; None if nothing.
+
+        (files, examined, positions, verdict context, verdicts), the tables' changes.
+        """
+        files = {
+            kind: changed
+            for kind, seen in self._seen_files.items()
+            if (changed := _differences(seen, self._files.get(kind, {})))
+        }
+        examined = _differences(self._used, self._examined)
+        positions = _differences(self._used_positions, self._positions)
+        if self._used_context == self._verdict_context:
+            verdicts = _differences(self._used_verdicts, self._verdicts)
+        else:
+            verdicts = self._used_verdicts
+        if not (files or examined or positions or verdicts or self._changed):
+            return None
+        return [files, examined, positions, self._used_context, verdicts]
+
+    def _write_tables(self) -> None:
+        """Write the tables anew, with only what this run used, and empty the journal."""
+        tables = marshal.dumps(
+            (
+                self._fingerprint,
+                self._started,
+                self._stored_bytes,
+                self._seen_files,
+                self._used,
+                self._used_positions,
+                self._used_context,
+                self._used_verdicts,
+            )
+        )
+        mac = hmac.digest(self._secret, tables, "sha256")
+        _write_whole(self.folder / _TABLES, [_MAGIC, _HEADER.pack(mac, len(tables)), tables])
+        for stale in (_JOURNAL, *_OLD_FILES):  # a journal belongs to the tables it follows
+            (self.folder / stale).unlink(missing_ok=True)
+
+    def _store_documents(self, compact: bool) -> tuple[dict[bytes, _Stored], bool]:
+        """Append the new documents; with `compact`, rewrite the file if most is stale.
+
+        Returns the entries whose documents moved, and whether all of them did.
+        """
         path = self.folder / _DOCUMENTS
-        live = sum(_WHERE.unpack(stored[5])[1] for stored in self._used.values())
         size = path.stat().st_size if path.exists() else 0
-        if size > 2 * live + (1 << 20) or size < self._stored_bytes:
+        if size < self._stored_bytes or (compact and self._stale(size)):
             # Compact: keep only what is used (a shrunk file was not ours to trust).
-            chunks, examined = [], {}
+            chunks = []
             offset = 0
-            for key, stored in self._used.items():
+            for key, stored in list(self._used.items()):
                 payload = self._new_documents.get(key)
                 if payload is None:
                     payload = self._payload(stored[5])
                     if payload is None:
-                        continue  # damaged: the file is examined again next time
+                        del self._used[key]  # damaged: the file is examined again next time
+                        continue
                 chunks.append(payload)
-                examined[key] = _moved(stored, offset)
+                self._used[key] = _moved(stored, offset)
                 offset += len(payload)
             _write_whole(path, chunks)
-            return examined, offset
+            self._stored_bytes = offset
+            return dict(self._used), True
         new = [(key, self._new_documents[key]) for key in self._used if key in self._new_documents]
-        examined = dict(self._used)
         if not new:
-            return examined, size
+            return {}, False
         with open(path, "ab") as out:
             out.write(b"".join(payload for _, payload in new))  # one write: never interleaved
             end = out.tell()
         offset = end - sum(len(payload) for _, payload in new)
+        moved = {}
         for key, payload in new:
-            examined[key] = _moved(examined[key], offset)
+            self._used[key] = moved[key] = _moved(self._used[key], offset)
             offset += len(payload)
-        return examined, end
+        self._stored_bytes = end
+        return moved, False
+
+    def _stale(self, size: int) -> bool:
+        """Whether most of the documents file (`size` bytes) is no longer used."""
+        live: int = sum(_WHERE.unpack(stored[5])[1] for stored in self._used.values())
+        return size > 2 * live + (1 << 20)
 
     def _read(self) -> None:
         with open(self.folder / _TABLES, "rb") as source:
@@ -357,20 +406,66 @@ class CatalogCache:
             return
         if not hmac.compare_digest(mac, hmac.digest(self._secret, tables, "sha256")):
             return  # not written by this user's guardrails: ignore it all
-        # Hundreds of thousands of acyclic objects that live to the end of the check:
-        # cyclic garbage collection while building them triples the time.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with _no_cycle_collection():
             loaded = marshal.loads(tables)
-        finally:
-            gc.freeze()
-            if collecting:
-                gc.enable()
         if loaded[0] != self._fingerprint:
             return  # another version of the loader: nothing in it applies
         _, self._previous, self._stored_bytes, self._files, self._examined = loaded[:5]
         self._positions, self._verdict_context, self._verdicts = loaded[5:]
+        self._base, self._base_bytes = mac, len(blob)
+        with contextlib.suppress(OSError):
+            self._replay()
+
+    def _replay(self) -> None:
+        """Apply the journal's records, in order, up to the first that is not intact."""
+        with open(self.folder / _JOURNAL, "rb") as source:
+            journal = source.read()
+        offset = 0
+        assert self._base is not None
+        while offset + _HEADER.size <= len(journal):
+            mac, length = _HEADER.unpack_from(journal, offset)
+            record = journal[offset + _HEADER.size : offset + _HEADER.size + length]
+            expected = hmac.digest(self._secret, self._base + record, "sha256")
+            if len(record) != length or not hmac.compare_digest(mac, expected):
+                break  # truncated or not ours: what follows cannot be trusted either
+            with _no_cycle_collection():
+                started, stored_bytes, files, examined, positions, context, verdicts = (
+                    marshal.loads(record)
+                )
+            self._previous = max(self._previous, started)
+            self._stored_bytes = max(self._stored_bytes, stored_bytes)
+            for kind, changed in files.items():
+                self._files.setdefault(kind, {}).update(changed)
+            self._examined.update(examined)
+            self._positions.update(positions)
+            if context != self._verdict_context:
+                self._verdict_context, self._verdicts = context, {}
+            self._verdicts.update(verdicts)
+            offset += _HEADER.size + length
+        self._journal_bytes = offset
+
+
+def _differences(now: dict[Any, Any], before: dict[Any, Any]) -> dict[Any, Any]:
+    """The entries of `now` that `before` does not hold as they are."""
+    return {key: value for key, value in now.items() if before.get(key) != value}
+
+
+def _sha(payload: bytes) -> bytes:
+    return hashlib.sha256(payload).digest()
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Hundreds of thousands of acyclic objects that live to the end of the check:
+    cyclic garbage collection while building them would triple the time."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
 
 
 def _moved(stored: _Stored, offset: int) -> _Stored:
@@ -382,11 +477,15 @@ def _moved(stored: _Stored, offset: int) -> _Stored:
 class FileTable:
     """Stat signatures of one kind of file: which can be believed unchanged."""
 
-    def __init__(self, known: dict[str, bytes], seen: dict[str, bytes], previous: int) -> None:
+    def __init__(
+        self, cache: CatalogCache, known: dict[str, bytes], seen: dict[str, bytes]
+    ) -> None:
+        self._cache = cache
         self._known = known
         self._seen = seen
         # Written this close to (or after) the run that recorded it: maybe changed since.
-        self._racy = previous - RACY_NS
+        self._racy = cache._previous - RACY_NS
+        self._racy_now = cache._started - RACY_NS
 
     def known(self, path: str, stat: Signature) -> bytes | None:
         """The content key of the file at `path` if its signature says it is unchanged.
@@ -394,9 +493,12 @@ class FileTable:
         A file known is also recorded as seen, as it is.
         """
         entry = self._known.get(path)
-        if entry is None or stat[1] >= self._racy or stat[2] >= self._racy:
+        if entry is None or entry[:40] != _SIGNATURE.pack(*stat):
             return None
-        if entry[:40] != _SIGNATURE.pack(*stat):
+        if stat[1] >= self._racy or stat[2] >= self._racy:
+            if stat[1] < self._racy_now and stat[2] < self._racy_now:
+                # Read again now, it can be trusted from the next check on: say so.
+                self._cache._changed = True
             return None
         self._seen[path] = entry
         return entry[40:]

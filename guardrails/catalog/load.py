@@ -216,6 +216,9 @@ def _flag_duplicates(
     named: Iterable[tuple[str, str, Positions]], what: str, problems: list[Finding]
 ) -> set[str]:
     """Report every file whose name another file also uses; return the files flagged."""
+    named = list(named)
+    if len({name for name, _, _ in named}) == len(named):
+        return set()  # the usual case, checked at a fraction of the cost
     by_name: dict[str, list[tuple[str, Positions]]] = {}
     for name, file, positions in named:
         by_name.setdefault(name, []).append((file, positions))

@@ -12,7 +12,6 @@ valid document to the slow path, never let an invalid one through.
 from __future__ import annotations
 
 import datetime
-import difflib
 import functools
 import json
 import re
@@ -185,6 +184,8 @@ def _explain(error: Any) -> Iterator[SchemaProblem]:
         for key in error.instance:
             if key in allowed:
                 continue
+            import difflib  # here: only a file with an unknown key needs it
+
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
             yield SchemaProblem(

@@ -132,7 +132,7 @@ def check(
     from guardrails.check import run_check
     from guardrails.config import load_config
     from guardrails.engine import get_engine
-    from guardrails.report import Report, ReportedManifest, render
+    from guardrails.report import Report, render
 
     root, extra, selected = resolve_targets(paths, catalog)
     tree = WorkTree(root)
@@ -172,11 +172,7 @@ def check(
 
         checked, removed = report_changes(checked, changes, root, only)
         only = checked.reported
-    reported = tuple(
-        ReportedManifest(m.name, m.file)
-        for m in checked.catalog.manifests
-        if only is None or m.file in only
-    )
+    reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
     color = output is None and fmt == "text" and sys.stdout.isatty()
     text = render(fmt, Report(checked.outcome, checked.rules, reported, color, removed))
     if fmt == "text" and removed:

@@ -12,14 +12,18 @@ from guardrails.findings import Outcome, Rule
 FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
 
 
-@dataclass(frozen=True)
-class ReportedManifest:
+class ReportedManifest(Protocol):
     """A manifest that was reported on (for formats that list passes too)."""
 
-    name: str
-    """`metadata.name` (or the file stem)."""
-    file: str
-    """Its file."""
+    @property
+    def name(self) -> str:
+        """`metadata.name` (or the file stem)."""
+        ...
+
+    @property
+    def file(self) -> str:
+        """Its file."""
+        ...
 
 
 @dataclass(frozen=True)

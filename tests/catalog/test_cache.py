@@ -17,6 +17,7 @@ from tests.conftest import EXAMPLES, FIXTURES, NOW, guardrails
 
 TABLES = Path(FOLDER) / "catalog.v2"
 DOCUMENTS = Path(FOLDER) / "documents.v2"
+JOURNAL = Path(FOLDER) / "journal.v2"
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +91,9 @@ def trusting_stat(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog_cache, "RACY_NS", -60_000_000_000)
 
 
-@pytest.mark.parametrize("part", [TABLES, DOCUMENTS], ids=["tables", "documents"])
+@pytest.mark.parametrize(
+    "part", [TABLES, DOCUMENTS, JOURNAL], ids=["tables", "documents", "journal"]
+)
 @pytest.mark.parametrize(
     "damage",
     [
@@ -103,10 +106,14 @@ def trusting_stat(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 @pytest.mark.usefixtures("trusting_stat")
 def test_a_corrupt_cache_is_ignored(bad_catalog: Path, part: Path, damage: Any) -> None:
-    cold = check(bad_catalog, "--no-cache")
+    check(bad_catalog)
+    edit = bad_catalog / "manifests" / "sso-none.yaml"
+    edit.write_text(edit.read_text("utf-8") + "# an edit the journal records\n", "utf-8")
     check(bad_catalog)
     damaged = bad_catalog / part
+    assert damaged.is_file()
     damaged.write_bytes(damage(damaged.read_bytes()))
+    cold = check(bad_catalog, "--no-cache")
     assert check(bad_catalog) == cold
     assert check(bad_catalog) == cold  # and the rewritten cache is sound
 
