@@ -44,11 +44,10 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from guardrails.catalog.examine import ExaminedFile, FileProblem
+from guardrails.catalog.examine import ExaminedFile
 from guardrails.catalog.safe_yaml import Answer, Mark
 from guardrails.catalog.tree import Signature
 
@@ -137,9 +136,10 @@ def _read_secret(path: Path) -> bytes | None:
     return secret if len(secret) == 32 else None
 
 
-# A stored examined file: name, integrations, valid, mapping, problems (rows), and
-# where its document is: `_WHERE` (offset and length in the documents file, SHA-256).
-_Stored = tuple[Any, tuple[str, ...], bool, bool, tuple[Any, ...], bytes]
+Stored = tuple[Any, tuple[str, ...], bool, bool, tuple[Any, ...], bytes]
+"""What a file said, as the cache keeps it: `ExaminedFile`'s name, integrations, valid,
+mapping and problems (as `FileProblem` fields), then where its document is: `_WHERE`
+(offset and length in the documents file, and the document's SHA-256)."""
 _WHERE = struct.Struct(">QI32s")
 _SIGNATURE = struct.Struct(">5q")
 _Files = dict[str, dict[str, bytes]]  # "kind limit" -> path -> packed signature + key
@@ -155,7 +155,7 @@ class CatalogCache:
         self._started = time.time_ns()
         self._previous = 0  # when the run that wrote the cache started
         self._files: _Files = {}
-        self._examined: dict[bytes, _Stored] = {}
+        self._examined: dict[bytes, Stored] = {}
         self._positions: dict[bytes, tuple[Any, ...]] = {}
         self._verdict_context = b""
         self._verdicts: dict[bytes, Any] = {}
@@ -166,12 +166,17 @@ class CatalogCache:
         self._reading: BinaryIO | None = None
         # What this run used or learnt: the next cache.
         self._seen_files: _Files = {}
-        self._used: dict[bytes, _Stored] = {}
+        self._used: dict[bytes, Stored] = {}
         self._new_documents: dict[bytes, bytes] = {}
         self._used_positions: dict[bytes, tuple[Any, ...]] = {}
         self._used_context = b""
         self._used_verdicts: dict[bytes, Any] = {}
-        self._changed = False
+        # What this run learnt that the cache does not hold: the journal's next record.
+        self._new_files: _Files = {}
+        self._new_examined: dict[bytes, Stored] = {}
+        self._new_positions: dict[bytes, tuple[Any, ...]] = {}
+        self._new_verdicts: dict[bytes, Any] = {}
+        self._changed = False  # something else makes a record worth writing
 
     @classmethod
     def open(cls, root: Path) -> CatalogCache | None:
@@ -196,36 +201,37 @@ class CatalogCache:
     def files(self, kind: str, max_bytes: int) -> FileTable:
         """The files read as `kind` with this size limit: what they were, what they are."""
         name = f"{kind} {max_bytes}"
-        return FileTable(self, self._files.get(name, {}), self._seen_files.setdefault(name, {}))
+        return FileTable(
+            self,
+            self._files.get(name, {}),
+            self._seen_files.setdefault(name, {}),
+            self._new_files.setdefault(name, {}),
+        )
 
     # --- examined files ---------------------------------------------------------
 
-    def get(self, key: bytes, again: Callable[[], Any]) -> ExaminedFile | None:
-        """What the file with content `key` said, if it is cached; records the use.
-
-        `again` gives the document from the file itself, should the stored one be
-        missing or damaged.
-        """
+    def stored(self, key: bytes) -> Stored | None:
+        """What the file with content `key` said, if it is cached; records the use."""
         stored = self._examined.get(key)
-        if stored is None:
-            return None
-        self._used[key] = stored
-        name, integrations, valid, mapping, rows, where = stored
-        problems = tuple(FileProblem(*row) for row in rows) if rows else ()
-        document = partial(self._document, key, where, again)
-        return ExaminedFile(valid, problems, mapping, name, integrations, document)
+        if stored is not None:
+            self._used[key] = stored
+        return stored
 
-    def _document(self, key: bytes, where: bytes, again: Callable[[], Any]) -> Any:
-        payload = self._payload(where)
+    def document(self, key: bytes, again: Callable[[], Any]) -> Any:
+        """The stored document of the file with content `key` (one `stored` returned).
+
+        `again` gives it from the file itself, should the stored copy be damaged; it is
+        then stored anew.
+        """
+        stored = self._used[key]
+        payload = self._payload(stored[5])
         if payload is not None:
             return marshal.loads(payload)
-        document = again()  # the stored copy is damaged: store it again
+        document = again()
         payload = marshal.dumps(document)
-        stored = self._used.get(key)
-        if stored is not None:
-            self._used[key] = (*stored[:5], _WHERE.pack(0, len(payload), _sha(payload)))
-            self._new_documents[key] = payload
-            self._changed = True
+        stored = (*stored[:5], _WHERE.pack(0, len(payload), _sha(payload)))
+        self._used[key] = self._new_examined[key] = stored
+        self._new_documents[key] = payload
         return document
 
     def _payload(self, where: bytes) -> bytes | None:
@@ -246,9 +252,9 @@ class CatalogCache:
             (p.rule, p.line, p.column, p.path, p.message, p.remediation) for p in found.problems
         )
         where = _WHERE.pack(0, len(payload), _sha(payload))
-        self._used[key] = (found.name, found.integrations, found.valid, found.mapping, rows, where)
+        stored = (found.name, found.integrations, found.valid, found.mapping, rows, where)
+        self._used[key] = self._new_examined[key] = stored
         self._new_documents[key] = payload
-        self._changed = True
 
     # --- positions --------------------------------------------------------------
 
@@ -274,13 +280,12 @@ class CatalogCache:
     def remember_verdict(self, context: bytes, content: bytes, entry: Any) -> None:
         """Remember `entry` (plain values) about the file with `content` under `context`."""
         self._keep_context(context)
-        self._used_verdicts[content] = entry
-        self._changed = True
+        self._used_verdicts[content] = self._new_verdicts[content] = entry
 
     def _keep_context(self, context: bytes) -> None:
         if context != self._used_context:
             self._used_context = context
-            self._used_verdicts = {}
+            self._used_verdicts, self._new_verdicts = {}, {}
 
     # --- reading and writing ----------------------------------------------------
 
@@ -318,20 +323,14 @@ class CatalogCache:
 
         (files, examined, positions, verdict context, verdicts), the tables' changes.
         """
-        files = {
-            kind: changed
-            for kind, seen in self._seen_files.items()
-            if (changed := _differences(seen, self._files.get(kind, {})))
-        }
-        examined = _differences(self._used, self._examined)
-        positions = _differences(self._used_positions, self._positions)
-        if self._used_context == self._verdict_context:
-            verdicts = _differences(self._used_verdicts, self._verdicts)
-        else:
-            verdicts = self._used_verdicts
+        files = {kind: changed for kind, changed in self._new_files.items() if changed}
+        examined, positions, verdicts = self._new_examined, self._new_positions, self._new_verdicts
         if not (files or examined or positions or verdicts or self._changed):
             return None
-        return [files, examined, positions, self._used_context, verdicts]
+        # A run that used no verdict (another engine, the organisation's own rules)
+        # leaves the remembered ones as they are.
+        context = self._used_context or self._verdict_context
+        return [files, examined, positions, context, verdicts]
 
     def _write_tables(self) -> None:
         """Write the tables anew, with only what this run used, and empty the journal."""
@@ -352,7 +351,7 @@ class CatalogCache:
         for stale in (_JOURNAL, *_OLD_FILES):  # a journal belongs to the tables it follows
             (self.folder / stale).unlink(missing_ok=True)
 
-    def _store_documents(self, compact: bool) -> tuple[dict[bytes, _Stored], bool]:
+    def _store_documents(self, compact: bool) -> tuple[dict[bytes, Stored], bool]:
         """Append the new documents; with `compact`, rewrite the file if most is stale.
 
         Returns the entries whose documents moved, and whether all of them did.
@@ -445,11 +444,6 @@ class CatalogCache:
         self._journal_bytes = offset
 
 
-def _differences(now: dict[Any, Any], before: dict[Any, Any]) -> dict[Any, Any]:
-    """The entries of `now` that `before` does not hold as they are."""
-    return {key: value for key, value in now.items() if before.get(key) != value}
-
-
 def _sha(payload: bytes) -> bytes:
     return hashlib.sha256(payload).digest()
 
@@ -468,7 +462,7 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _moved(stored: _Stored, offset: int) -> _Stored:
+def _moved(stored: Stored, offset: int) -> Stored:
     """`stored` with its document at `offset` of the documents file."""
     _, length, sha = _WHERE.unpack(stored[5])
     return (*stored[:5], _WHERE.pack(offset, length, sha))
@@ -478,11 +472,16 @@ class FileTable:
     """Stat signatures of one kind of file: which can be believed unchanged."""
 
     def __init__(
-        self, cache: CatalogCache, known: dict[str, bytes], seen: dict[str, bytes]
+        self,
+        cache: CatalogCache,
+        known: dict[str, bytes],
+        seen: dict[str, bytes],
+        changed: dict[str, bytes],
     ) -> None:
         self._cache = cache
         self._known = known
         self._seen = seen
+        self._changed = changed
         # Written this close to (or after) the run that recorded it: maybe changed since.
         self._racy = cache._previous - RACY_NS
         self._racy_now = cache._started - RACY_NS
@@ -505,7 +504,9 @@ class FileTable:
 
     def saw(self, path: str, stat: Signature, key: bytes) -> None:
         """Record that the file at `path`, with this signature, had content `key`."""
-        self._seen[path] = _SIGNATURE.pack(*stat) + key
+        entry = self._seen[path] = _SIGNATURE.pack(*stat) + key
+        if self._known.get(path) != entry:
+            self._changed[path] = entry
 
 
 def _write_whole(path: Path, chunks: Iterable[bytes]) -> None:
@@ -539,8 +540,8 @@ class _Memo:
         }
 
     def remember(self, answers: dict[Answer, Mark | None]) -> None:
-        self._cache._used_positions[self._key] = tuple(
+        rows = tuple(
             (question, path, *((mark.line, mark.column) if mark else (None, None)))
             for (question, path), mark in answers.items()
         )
-        self._cache._changed = True
+        self._cache._used_positions[self._key] = self._cache._new_positions[self._key] = rows

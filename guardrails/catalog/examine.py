@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property, partial
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from guardrails.catalog.safe_yaml import (
@@ -57,41 +56,28 @@ class FileProblem:
 class ExaminedFile:
     """Everything a file's bytes say, before the catalog around it is considered."""
 
+    document: Any
+    """The document as plain values when it parsed to a mapping, else None."""
     valid: bool
     """True when it parsed to a mapping and passed the JSON Schema."""
     problems: tuple[FileProblem, ...]
     """Parse or schema problems, in the order they are reported."""
-    mapping: bool
-    """True when it parsed to a mapping (a document the catalog holds)."""
-    name: str | None
+    name: str | None = None
     """`metadata.name` when it is a non-empty string."""
-    integrations: tuple[str, ...]
+    integrations: tuple[str, ...] = ()
     """The tools `spec.integrations` names, in order: whom the policies look up for it."""
-    read_document: Callable[[], Any] = field(repr=False, compare=False)
-    """Gives the document (a cached file decodes it only when asked)."""
 
-    @cached_property
-    def document(self) -> Any:
-        """The document as plain values when it parsed to a mapping, else None."""
-        return self.read_document() if self.mapping else None
+    @property
+    def mapping(self) -> bool:
+        """True when it parsed to a mapping (a document the catalog holds)."""
+        return self.document is not None
 
 
 def examined(document: Any, valid: bool, problems: tuple[FileProblem, ...]) -> ExaminedFile:
     """The `ExaminedFile` of a parsed `document`."""
     if not isinstance(document, Mapping):
-        return ExaminedFile(valid, problems, False, None, (), partial(_itself, None))
-    return ExaminedFile(
-        valid,
-        problems,
-        True,
-        name_of(document),
-        integrations_of(document),
-        partial(_itself, document),
-    )
-
-
-def _itself(document: Any) -> Any:
-    return document
+        return ExaminedFile(None, valid, problems)
+    return ExaminedFile(document, valid, problems, name_of(document), integrations_of(document))
 
 
 def name_of(document: Mapping[str, Any]) -> str | None:

@@ -7,21 +7,21 @@ Nothing here raises for a bad file: a file that cannot be used becomes a blockin
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from guardrails.catalog.examine import ExaminedFile, examine, on_all_cores, refused
+from guardrails.catalog.examine import ExaminedFile, FileProblem, examine, on_all_cores, refused
 from guardrails.catalog.model import Catalog, Manifest, PolicyException
-from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path, Positions
+from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path
 from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.errors import GuardrailsError
 from guardrails.findings import Finding, Rule, format_path
 
 if TYPE_CHECKING:
-    from guardrails.catalog.cache import CatalogCache
+    from guardrails.catalog.cache import CatalogCache, Stored
 
 SCHEMA_RULES = {
     rule.id: rule
@@ -92,8 +92,8 @@ def _examine(
     max_bytes: int,
     cache: CatalogCache | None,
     workers: int | None,
-) -> list[tuple[ExaminedFile, LazyPositions, bytes | None]]:
-    """Examine every file, in order: (what it says, its positions, its content key).
+) -> LoadedFiles:
+    """Examine every file, in order.
 
     Without a cache everything per file (reading, parsing, validating) runs on all
     cores for a large catalog on disk. With one, a file on disk whose stat signature
@@ -116,90 +116,150 @@ def _examine(
         data, examined = read(path)
         return data, examined or examine(data, kind, max_bytes)
 
+    loaded = LoadedFiles(tree, kind, max_bytes, cache)
     disk = tree if isinstance(tree, WorkTree) else None
     if disk is None:
         workers = 1  # a git revision is read through one git process
     if cache is None:
-        return [
-            (e, LazyPositions(d), None) for d, e in on_all_cores(read_and_examine, paths, workers)
-        ]
+        for path, (data, examined) in zip(
+            paths, on_all_cores(read_and_examine, paths, workers), strict=True
+        ):
+            loaded.examined(path, data, examined, None)
+        return loaded
 
     files = cache.files(kind, max_bytes)
-    found: list[tuple[bytes | _Unread, ExaminedFile | None, bytes | None]] = []
+    unknown: list[tuple[int, bytes, bytes]] = []  # (index, bytes, content key)
     for path in paths:
         stat = disk.signature(path) if disk is not None else None
         if stat is not None and stat[0] <= max_bytes:
             key = files.known(path, stat)
-            if key is not None:
-                unread = _Unread(tree, path, kind, max_bytes, cache, key)
-                examined = cache.get(key, unread.document)
-                if examined is not None:
-                    found.append((unread, examined, key))
-                    continue
-        data, examined = read(path)
-        key = cache.key(kind, max_bytes, data) if examined is None else None
-        if key is not None:
-            examined = cache.get(key, partial(_document_of, data, kind, max_bytes))
-            if stat is not None:
-                files.saw(path, stat, key)
-        found.append((data, examined, key))
+            stored = cache.stored(key) if key is not None else None
+            if key is not None and stored is not None:
+                loaded.stored(path, key, stored)
+                continue
+        data, refusal = read(path)
+        if refusal is not None:
+            loaded.examined(path, data, refusal, None)
+            continue
+        key = cache.key(kind, max_bytes, data)
+        if stat is not None:
+            files.saw(path, stat, key)
+        stored = cache.stored(key)
+        if stored is not None:
+            loaded.stored(path, key, stored, data)
+        else:
+            unknown.append((len(loaded.paths), data, key))
+            loaded.examined(path, data, None, key)
 
-    changed = [(i, d) for i, (d, e, _) in enumerate(found) if e is None and isinstance(d, bytes)]
-    fresh = on_all_cores(lambda d: examine(d, kind, max_bytes), [d for _, d in changed], workers)
-    loaded: list[tuple[ExaminedFile, LazyPositions, bytes | None]] = []
-    for (i, data), examined in zip(changed, fresh, strict=True):
-        key = found[i][2]
-        assert key is not None
+    fresh = on_all_cores(lambda item: examine(item[1], kind, max_bytes), unknown, workers)
+    for (index, _, key), examined in zip(unknown, fresh, strict=True):
         cache.put(key, examined)
-        found[i] = (data, examined, key)
-    for source, examined, key in found:
-        assert examined is not None
-        bytes_ = source if isinstance(source, bytes) else source.data
-        loaded.append((examined, LazyPositions(bytes_, cache.memo(key) if key else None), key))
+        loaded.settle(index, examined)
     return loaded
 
 
-class _Unread:
-    """A file the cache knew unchanged, so it was not read: read only if asked.
+class LoadedFiles:
+    """The files of one kind, in order: what each says, and, when first asked, its
+    document and positions.
 
-    Positions and documents must describe the bytes that were checked: if the file
-    changed since, no position is given (a finding then points at its first line) and
-    its document is refused (the check stops: run it again).
+    A file read in this check holds its bytes (and, when examined now, its document).
+    A file the cache knew unchanged holds nothing: its document comes from the cache
+    (or, should the cached copy be damaged, from the file, if its bytes are still
+    those checked) and its positions from the cache's memo or from the file.
+    Positions and documents always describe the bytes that were checked; if a file
+    changed since, a finding points at its first line, and its document is refused.
     """
 
-    __slots__ = ("_cache", "_key", "_kind", "_max_bytes", "_path", "_tree")
+    def __init__(self, tree: Tree, kind: str, max_bytes: int, cache: CatalogCache | None) -> None:
+        self._tree, self._kind, self._max_bytes, self._cache = tree, kind, max_bytes, cache
+        self.paths: list[str] = []
+        """The files, relative to the tree's root."""
+        self.facts: list[Facts] = []
+        """For each file: valid, problems, mapping, name, integrations (`ExaminedFile`'s)."""
+        self.keys: list[bytes | None] = []
+        """For each file: its content key (None without a cache, or when refused)."""
+        self._data: list[bytes | None] = []
+        self._examined: list[ExaminedFile | None] = []
 
-    def __init__(
-        self, tree: Tree, path: str, kind: str, max_bytes: int, cache: CatalogCache, key: bytes
+    def examined(
+        self, path: str, data: bytes, examined: ExaminedFile | None, key: bytes | None
     ) -> None:
-        self._tree, self._path, self._kind = tree, path, kind
-        self._max_bytes, self._cache, self._key = max_bytes, cache, key
+        """Add a file read now (`examined` None: to be settled once it is examined)."""
+        self.paths.append(path)
+        self.keys.append(key)
+        self._data.append(data)
+        self._examined.append(examined)
+        self.facts.append(_facts(examined) if examined is not None else _UNSETTLED)
 
-    def data(self) -> bytes:
+    def settle(self, index: int, examined: ExaminedFile) -> None:
+        """What the file at `index`, added unexamined, turned out to say."""
+        self._examined[index] = examined
+        self.facts[index] = _facts(examined)
+
+    def stored(self, path: str, key: bytes, stored: Stored, data: bytes | None = None) -> None:
+        """Add a file the cache knows (its bytes too, if they were read)."""
+        self.paths.append(path)
+        self.keys.append(key)
+        self._data.append(data)
+        self._examined.append(None)
+        name, integrations, valid, mapping, rows, _ = stored
+        problems = tuple(FileProblem(*row) for row in rows) if rows else ()
+        self.facts.append((valid, problems, mapping, name, integrations))
+
+    def document(self, index: int) -> Any:
+        """The document of the file at `index` (parsed to a mapping)."""
+        examined = self._examined[index]
+        if examined is not None:
+            return examined.document
+        key = self.keys[index]
+        assert self._cache is not None and key is not None
+        return self._cache.document(key, partial(self._examine_again, index))
+
+    def positions(self, index: int) -> LazyPositions:
+        """Where each path sits in the file at `index` (worked out when asked)."""
+        data = self._data[index]
+        key = self.keys[index]
+        memo = self._cache.memo(key) if self._cache is not None and key is not None else None
+        return LazyPositions(data if data is not None else partial(self._bytes, index), memo)
+
+    def _bytes(self, index: int) -> bytes:
         """The file's bytes if they are still those checked, else nothing."""
+        path, key = self.paths[index], self.keys[index]
+        assert self._cache is not None
         try:
-            data = self._tree.read(self._path)
+            data = self._tree.read(path)
         except OSError:
             return b""
-        return data if self._cache.key(self._kind, self._max_bytes, data) == self._key else b""
+        return data if self._cache.key(self._kind, self._max_bytes, data) == key else b""
 
-    def document(self) -> Any:
-        """The document, examined again from the file (the cached copy was damaged)."""
-        data = self.data()
+    def _examine_again(self, index: int) -> Any:
+        data = self._bytes(index)
         if not data:
-            shown = self._tree.display(self._path)
+            shown = self._tree.display(self.paths[index])
             raise GuardrailsError(f"{shown}: changed during the check; run the check again")
-        return _document_of(data, self._kind, self._max_bytes)
+        return examine(data, self._kind, self._max_bytes).document
 
 
-def _document_of(data: bytes, kind: str, max_bytes: int) -> Any:
-    return examine(data, kind, max_bytes).document
+Facts = tuple[bool, tuple[FileProblem, ...], bool, str | None, tuple[str, ...]]
+_UNSETTLED: Facts = (False, (), False, None, ())
 
 
-def _report(examined: ExaminedFile, file: str, problems: list[Finding]) -> None:
+def _facts(examined: ExaminedFile) -> Facts:
+    return (
+        examined.valid,
+        examined.problems,
+        examined.mapping,
+        examined.name,
+        examined.integrations,
+    )
+
+
+def _report(
+    problems: Iterable[FileProblem], name: str | None, file: str, findings: list[Finding]
+) -> None:
     """Turn a file's problems into findings."""
-    for item in examined.problems:
-        problems.append(
+    for item in problems:
+        findings.append(
             problem(
                 item.rule,
                 file,
@@ -207,38 +267,37 @@ def _report(examined: ExaminedFile, file: str, problems: list[Finding]) -> None:
                 item.path,
                 item.message,
                 item.remediation,
-                examined.name if item.rule == "SCHEMA-INVALID" else None,
+                name if item.rule == "SCHEMA-INVALID" else None,
             )
         )
 
 
 def _flag_duplicates(
-    named: Iterable[tuple[str, str, Positions]], what: str, problems: list[Finding]
+    documents: Sequence[Manifest] | Sequence[PolicyException], what: str, problems: list[Finding]
 ) -> set[str]:
     """Report every file whose name another file also uses; return the files flagged."""
-    named = list(named)
-    if len({name for name, _, _ in named}) == len(named):
+    if len({document.name for document in documents}) == len(documents):
         return set()  # the usual case, checked at a fraction of the cost
-    by_name: dict[str, list[tuple[str, Positions]]] = {}
-    for name, file, positions in named:
-        by_name.setdefault(name, []).append((file, positions))
+    by_name: dict[str, list[Manifest | PolicyException]] = {}
+    for document in documents:
+        by_name.setdefault(document.name, []).append(document)
     flagged: set[str] = set()
     for name, owners in by_name.items():
         if len(owners) < 2:
             continue
-        for file, positions in owners:
-            others = ", ".join(f for f, _ in owners if f != file)
+        for owner in owners:
+            others = ", ".join(o.file for o in owners if o.file != owner.file)
             problems.append(
                 problem(
                     "SCHEMA-DUPLICATE-NAME",
-                    file,
-                    positions.locate(("metadata", "name")),
+                    owner.file,
+                    owner.positions.locate(("metadata", "name")),
                     ("metadata", "name"),
                     f"{what} name '{name}' is also used by {others}",
                     manifest=name if what == "manifest" else None,
                 )
             )
-            flagged.add(file)
+            flagged.add(owner.file)
     return flagged
 
 
@@ -285,35 +344,29 @@ def _load_catalog(
     files += [f for f in extra if f not in files]
 
     manifests: list[Manifest] = []
-    examined = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers)
+    loaded = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers)
     shown_files = [tree.display(path) for path in files]
-    for path, shown, (result, positions, key) in zip(files, shown_files, examined, strict=True):
-        _report(result, shown, problems)
-        if not result.mapping:
-            continue
-        manifests.append(
-            Manifest(
-                name=result.name or PurePosixPath(path).stem,
-                file=shown,
-                positions=positions,
-                valid=result.valid,
-                integrations=result.integrations,
-                content=key,
-                read_document=result.read_document,
+    for index, (path, shown) in enumerate(zip(files, shown_files, strict=True)):
+        valid, found, mapping, name, integrations = loaded.facts[index]
+        _report(found, name, shown, problems)
+        if mapping:
+            stem = name or PurePosixPath(path).stem
+            manifests.append(
+                Manifest(stem, shown, valid, integrations, loaded.keys[index], loaded, index)
             )
-        )
-    _flag_duplicates(((m.name, m.file, m.positions) for m in manifests), "manifest", problems)
+    _flag_duplicates(manifests, "manifest", problems)
 
     exceptions: list[PolicyException] = []
     source = exceptions_from or tree
     exception_files = source.files(config.exceptions, YAML_SUFFIXES)
-    examined = _examine(source, exception_files, "exception", config.max_file_bytes, cache, 1)
-    for path, (result, positions, _) in zip(exception_files, examined, strict=True):
+    loaded = _examine(source, exception_files, "exception", config.max_file_bytes, cache, 1)
+    for index, path in enumerate(exception_files):
         shown = source.display(path)
-        _report(result, shown, problems)
-        doc = result.document
-        if doc is None or not result.valid:
+        valid, found, _, name, _ = loaded.facts[index]
+        _report(found, name, shown, problems)
+        if not valid:
             continue
+        doc = loaded.document(index)
         spec = doc["spec"]
         exceptions.append(
             PolicyException(
@@ -324,12 +377,10 @@ def _load_catalog(
                 justification=spec["justification"],
                 approved_by=spec["approved_by"],
                 expires=spec["expires"],
-                positions=positions,
+                positions=loaded.positions(index),
             )
         )
-    flagged = _flag_duplicates(
-        ((e.name, e.file, e.positions) for e in exceptions), "exception", problems
-    )
+    flagged = _flag_duplicates(exceptions, "exception", problems)
     exceptions = [e for e in exceptions if e.file not in flagged]  # ambiguous: apply neither
 
     return Catalog(

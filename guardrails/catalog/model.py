@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from guardrails.catalog.safe_yaml import Positions
 from guardrails.findings import Finding
+
+
+class DocumentSource(Protocol):
+    """Gives the documents and positions of a load's files by their place in it."""
+
+    def document(self, index: int) -> Any:
+        """The document of the file at `index`."""
+        ...
+
+    def positions(self, index: int) -> Positions:
+        """Where each path sits in the file at `index`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -19,8 +31,6 @@ class Manifest:
     """`metadata.name`, or the file stem when the name is missing or unusable."""
     file: str
     """Path relative to the working directory, as reports print it."""
-    positions: Positions
-    """Where each path of `document` sits in `file`."""
     valid: bool
     """True when it passed the JSON Schema."""
     integrations: tuple[str, ...]
@@ -28,13 +38,21 @@ class Manifest:
     rules look at for this one)."""
     content: bytes | None
     """Digest of the file's bytes and how they were read (None when not cached)."""
-    read_document: Callable[[], Mapping[str, Any]] = field(repr=False, compare=False)
-    """Gives the document; a manifest from the cache is decoded only when asked."""
+    source: DocumentSource = field(repr=False, compare=False)
+    """Where its document and positions come from, when first asked."""
+    index: int = field(repr=False, compare=False)
+    """Its place in `source`."""
 
     @cached_property
     def document(self) -> Mapping[str, Any]:
         """The manifest as plain values; this is what the policies see."""
-        return self.read_document()
+        document: Mapping[str, Any] = self.source.document(self.index)
+        return document
+
+    @cached_property
+    def positions(self) -> Positions:
+        """Where each path of `document` sits in `file`."""
+        return self.source.positions(self.index)
 
     @property
     def spec(self) -> Mapping[str, Any]:

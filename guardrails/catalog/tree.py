@@ -103,13 +103,13 @@ def _walk(folder: str, prefix: str, suffixes: tuple[str, ...]) -> list[str]:
         return []
     found: list[str] = []
     for entry in listed:
+        name = entry.name
         try:
-            if entry.is_dir() and not entry.is_symlink():
-                found += _walk(entry.path, f"{prefix}{entry.name}/", suffixes)
-            elif (
-                entry.name.endswith(suffixes) and not entry.name.startswith(".") and entry.is_file()
-            ):
-                found.append(prefix + entry.name)
+            # The common case first: a YAML file (its name is cheaper to test).
+            if name.endswith(suffixes) and not name.startswith(".") and entry.is_file():
+                found.append(prefix + name)
+            elif entry.is_dir() and not entry.is_symlink():
+                found += _walk(entry.path, f"{prefix}{name}/", suffixes)
         except OSError:
             continue
     return found
