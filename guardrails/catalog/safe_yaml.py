@@ -150,6 +150,14 @@ def _mark(m: yaml.Mark) -> Mark:
     return Mark(m.line + 1, m.column + 1)
 
 
+class _Refused(Exception):
+    """The fast path saw something it will not accept; the full loader says why."""
+
+
+class _NotFinite(_Refused):
+    """A plain scalar that YAML reads as infinity or not-a-number."""
+
+
 # A plain scalar can only be null, a boolean or a number when it starts with one of
 # these; everything else is a string, which is most of a manifest, so skip the regexes.
 _NOT_ALWAYS_TEXT = frozenset("0123456789+-.~nNtTfF")
@@ -169,11 +177,12 @@ def _plain_scalar(text: str) -> Any:
             return int(text[2:], 16)
         return int(text)
     if _FLOAT.match(text):
-        return float(text)
-    if _INF.match(text):
-        return -math.inf if text.startswith("-") else math.inf
-    if _NAN.match(text):
-        return math.nan
+        number = float(text)
+        if math.isinf(number):  # too large for a float (1e999)
+            raise _NotFinite
+        return number
+    if _INF.match(text) or _NAN.match(text):
+        raise _NotFinite  # YAML has them; JSON, and so the policies, do not
     return text
 
 
@@ -213,7 +222,16 @@ class _Builder:
             self.keys[path] if block and path in self.keys else _mark(node.start_mark)
         )
         if isinstance(node, yaml.ScalarNode):
-            return _plain_scalar(node.value) if node.tag == _PLAIN else node.value
+            if node.tag != _PLAIN:
+                return node.value
+            try:
+                return _plain_scalar(node.value)
+            except _NotFinite:
+                raise LoadError(
+                    f"{node.value} is not a finite number (JSON cannot carry it); write a "
+                    "number, or quote it to keep it as text",
+                    _mark(node.start_mark),
+                ) from None
         if id(node) in self.active:
             raise LoadError("recursive alias: a value contains itself", _mark(node.start_mark))
         outermost_alias = id(node) in self.built and self.alias_use is None
@@ -313,10 +331,6 @@ def load_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
     """Size-check and decode ``data``, then `load_text` it."""
     _check_size(data, max_bytes)
     return load_text(decode(data))
-
-
-class _Refused(Exception):
-    """The fast path saw something it will not accept; the full loader says why."""
 
 
 class _ValueBuilder:

@@ -26,9 +26,12 @@ class RegorusEvaluator:
         engine = self._engine.clone()  # queries never leak input into each other
         try:
             if input is not None:
-                engine.set_input_json(json.dumps(input))
+                # Handed over as Python values: half the time of writing JSON text for
+                # regorus to parse (documents hold only JSON's types: the loader
+                # refuses what JSON cannot carry, such as .inf).
+                engine.set_input(dict(input))
             result = json.loads(engine.eval_query_as_json(path))
-        except RuntimeError as err:
+        except (RuntimeError, TypeError, ValueError) as err:
             raise EngineError(f"regorus: evaluating {path}: {_clean(err)}") from None
         rows = result.get("result") or []
         if not rows:
