@@ -41,6 +41,25 @@ every_manifest[name] := m if some name, m in input.manifests
 
 every_manifest[name] := m if some name, m in input.invalid
 
+# The schema-valid manifest called `name`: one being judged (input.manifests), or one
+# only looked up for them (input.neighbours: when the catalog is evaluated in parts,
+# the tools a part's manifests integrate with).
+manifest(name) := m if {
+	m := input.manifests[name]
+} else := m if {
+	m := input.neighbours[name]
+}
+
+# Whether the catalog has a tool called `name`, valid or not (input.names lists them
+# all when the catalog is evaluated in parts).
+in_catalog(name) if input.manifests[name]
+
+in_catalog(name) if input.invalid[name]
+
+in_catalog(name) if catalog_names[name]
+
+catalog_names := {name | some name in object.get(input, "names", [])}
+
 # --- Regex screens -------------------------------------------------------------
 #
 # Some checks look at every string of a manifest (secrets), at every email (free-mail

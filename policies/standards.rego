@@ -47,8 +47,7 @@ violation contains v if {
 	some name, m in input.manifests
 	some i, flow in m.spec.integrations
 	not flow.external == true
-	not input.manifests[flow.tool]
-	not input.invalid[flow.tool]
+	not lib.in_catalog(flow.tool)
 	v := {
 		"rule": "STD-INTEGRATION-UNKNOWN", "manifest": name,
 		"path": ["spec", "integrations", i, "tool"],
@@ -65,7 +64,7 @@ violation contains v if {
 	some i, flow in m.spec.integrations
 	flow.direction != "inbound"
 	not flow.external == true
-	target := input.manifests[flow.tool]
+	target := lib.manifest(flow.tool)
 	some j, category in flow.data
 	startswith(category, "personal.")
 	not holds(target, category)

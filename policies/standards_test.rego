@@ -69,7 +69,23 @@ test_std_integration_unknown_passes_for_a_schema_invalid_catalog_tool if {
 	of_rule(catalog, "STD-INTEGRATION-UNKNOWN") == []
 }
 
+test_std_integration_unknown_passes_for_a_tool_known_only_by_name if {
+	# Evaluated in parts, the catalog's other tools are known by name (input.names).
+	alone := t.alone(t.with_spec({"integrations": [flow("elsewhere", "outbound", [])]}))
+	catalog := object.union(alone, {"names": ["elsewhere", "tool"]})
+	of_rule(catalog, "STD-INTEGRATION-UNKNOWN") == []
+}
+
 # --- STD-PERSONAL-DATA-FLOW
+
+test_std_personal_data_flow_fires_for_a_receiver_only_looked_up if {
+	# Evaluated in parts, a receiver in another part is a neighbour: looked up, not judged.
+	sender := t.with_spec({"integrations": [flow("receiver", "outbound", ["personal.contact"])]})
+	receiver := t.with_spec({"data": {"categories": ["brand-assets"]}})
+	catalog := object.union(t.catalog({"sender": sender}), {"neighbours": {"receiver": receiver}})
+	[v] := of_rule(catalog, "STD-PERSONAL-DATA-FLOW")
+	v.manifest == "sender"
+}
 
 test_std_personal_data_flow_fires_when_the_receiver_does_not_declare_it if {
 	catalog := pair([flow("receiver", "outbound", ["personal.contact"])], {"categories": ["brand-assets"]})

@@ -12,11 +12,12 @@ from functools import partial
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from guardrails.catalog.examine import ExaminedFile, FileProblem, examine, on_all_cores, refused
+from guardrails.catalog.examine import ExaminedFile, FileProblem, examine, refused
 from guardrails.catalog.model import Catalog, Manifest, PolicyException
 from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path
 from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
 from guardrails.config import Config
+from guardrails.cores import on_all_cores
 from guardrails.errors import GuardrailsError
 from guardrails.findings import Finding, Rule, format_path
 

@@ -1,19 +1,22 @@
-"""Evaluate a catalog's manifests: in one engine call, or only those a change can affect.
+"""Evaluate a catalog: judged manifest by manifest, in parts and only where it changed,
+when that is sound; else the whole catalog in one engine call.
 
 Each rule of the shipped library reports a manifest's violations from that manifest
-and the tools its `spec.integrations` names (looked up by name in `input.manifests`
-and `input.invalid`), nothing else: the regex screens over the catalog's text only
-narrow which manifests are then checked exactly (policies/lib.rego). So a manifest's
+and the tools its `spec.integrations` names (`lib.manifest` and `lib.in_catalog` look
+them up), nothing else: the regex screens over the text only narrow which of the
+judged manifests are then checked exactly (policies/lib.rego). So a manifest's
 violations follow from the policy set (every module's text and the merged data), the
 engine, `input.now`, the manifest's name, content and validity, and, for each tool it
-names, that tool's content and validity or its absence. The cache keeps, under a
-digest of the first three (the context) and the manifest's content, its violations
-with the name, validity and tools they were judged with. A re-check evaluates only
-the manifests for which any of that differs, with just them and the tools they name
-as input, and keeps only their own violations (a named tool, evaluated without its
-own neighbours, is not judged there).
+names, that tool's content and validity or its absence. Two things follow:
 
-That reasoning only holds, and so a remembered verdict is only used, when:
+* the catalog can be judged in parts, one per core: each part's input holds its
+  manifests to judge, the tools they name as `neighbours` (looked up, not judged) and
+  every name in the catalog;
+* the cache keeps, under a digest of the first three (the context) and a manifest's
+  content, its violations with the name, validity and neighbours they were judged
+  with; a re-check judges only the manifests for which any of that differs.
+
+That reasoning only holds, and so neither is done, unless:
 
 * every Rego module in force is a file of the shipped library, unchanged (an
   organisation's own rules may look anywhere in the catalog);
@@ -21,16 +24,17 @@ That reasoning only holds, and so a remembered verdict is only used, when:
   between checks without anything here changing;
 * no two manifests share a name (which document a name means depends on the others).
 
-Otherwise the whole catalog is one input, as on a check without a cache.
-`tests/engines/test_incremental.py` holds the two to the same answers.
+Otherwise the whole catalog is one input. `tests/engines/test_incremental.py` and the
+parity suite hold all ways to the same answers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,25 +52,35 @@ if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
 
 LOCAL_ENGINES = ("regorus", "regopy")
+# From this many manifests to judge, they are judged in parts on every core.
+PARTS_FROM = 1000
 
 
-def engine_input(manifests: Iterable[Manifest], names: Iterable[str], now: date) -> dict[str, Any]:
+def engine_input(
+    judged: Iterable[Manifest],
+    names: Iterable[str],
+    now: date,
+    neighbours: Iterable[Manifest] = (),
+) -> dict[str, Any]:
     """The input document every engine receives.
 
-    Only schema-valid manifests are evaluated (an invalid one is already blocked, and
-    its wrong types must not derail the policies); `names` lists every manifest so a
-    rule asking "is this tool in the catalog?" still sees the invalid ones, and
-    `invalid` holds those that break the schema, for the secrets rule alone.
+    `manifests` holds the schema-valid manifests to judge (an invalid one is already
+    blocked, and its wrong types must not derail the policies), `invalid` those that
+    break the schema, for the secrets rule alone. `names` lists every manifest of the
+    catalog, so "is this tool in the catalog?" has an answer for any of them.
+    `neighbours` holds schema-valid manifests only to be looked up, not judged: when the
+    catalog is judged in parts, the tools a part's manifests integrate with.
     """
     valid: dict[str, Mapping[str, Any]] = {}
     invalid: dict[str, Mapping[str, Any]] = {}
-    for manifest in manifests:
+    for manifest in judged:
         (valid if manifest.valid else invalid).setdefault(manifest.name, manifest.document)
     return {
         "now": now.isoformat(),
         "manifests": valid,
         "invalid": {n: d for n, d in invalid.items() if n not in valid},
         "names": sorted(set(names)),
+        "neighbours": {m.name: m.document for m in neighbours if m.valid and m.name not in valid},
     }
 
 
@@ -77,17 +91,24 @@ def evaluate(
     now: date,
     cache: CatalogCache | None = None,
 ) -> list[Violation]:
-    """Every violation the policies report for `catalog`, reusing `cache`'s verdicts when sound."""
-    names = [m.name for m in catalog.manifests]
-    context = _context(policies, engine, now) if cache is not None else None
-    if cache is None or context is None or len(set(names)) != len(names):
-        return _evaluate(catalog.manifests, names, policies, engine, now)
-    by_name = {m.name: m for m in catalog.manifests}
+    """Every violation the policies report for `catalog`.
+
+    Judged manifest by manifest when that is sound: in parts on every core, and only
+    the manifests whose verdict `cache` does not hold; else the whole catalog at once.
+    """
+    manifests = catalog.manifests
+    names = [m.name for m in manifests]
+    if not _judged_one_by_one(policies, engine) or len(set(names)) != len(names):
+        return _evaluate(manifests, names, (), policies, engine, now)
+    by_name = {m.name: m for m in manifests}
+    if cache is None or any(m.content is None for m in manifests):
+        return _in_parts(manifests, by_name, names, policies, engine, now)
+
+    context = _context(policies, engine, now)
     found: list[Violation] = []
     pending: dict[str, tuple[bytes, tuple[str, bool, bytes]]] = {}  # name -> content, facts
-    for manifest in catalog.manifests:
-        if manifest.content is None:
-            return _evaluate(catalog.manifests, names, policies, engine, now)
+    for manifest in manifests:
+        assert manifest.content is not None
         facts = (manifest.name, manifest.valid, _neighbours(manifest, by_name))
         entry = cache.verdict(context, manifest.content)
         if entry is None or entry[:3] != facts:
@@ -97,38 +118,76 @@ def evaluate(
     if not pending:
         return found  # nothing changed that a rule can see: the engine is not even started
 
-    needed = {name: by_name[name] for name in pending}
-    for name in pending:
-        needed.update((t, by_name[t]) for t in by_name[name].integrations if t in by_name)
-    # `names` too holds only what the rules can look up from here: the tools evaluated.
-    fresh = _evaluate(needed.values(), list(needed), policies, engine, now)
+    fresh = _in_parts([by_name[n] for n in pending], by_name, names, policies, engine, now)
     own: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {n: [] for n in pending}
     for violation in fresh:
-        if violation.manifest in own:
-            own[violation.manifest].append((violation.rule, violation.path, violation.message))
-            found.append(violation)
+        own[violation.manifest].append((violation.rule, violation.path, violation.message))
     for name, (content, facts) in pending.items():
         cache.remember_verdict(context, content, (*facts, tuple(own[name])))
-    return found
+    return found + fresh
+
+
+def _in_parts(
+    judged: Sequence[Manifest],
+    by_name: Mapping[str, Manifest],
+    names: list[str],
+    policies: PolicySet,
+    engine: Engine,
+    now: date,
+) -> list[Violation]:
+    """Judge `judged`, each part with the tools it names as neighbours, on every core."""
+    from guardrails.cores import on_all_cores, usable_cores
+
+    count = usable_cores() if len(judged) >= PARTS_FROM else 1
+    bounds = [len(judged) * i // count for i in range(count + 1)]
+    parts = [judged[start:stop] for start, stop in itertools.pairwise(bounds)]
+
+    def judge(part: Sequence[Manifest]) -> list[Violation]:
+        inside = {m.name for m in part}
+        neighbours = {
+            tool: by_name[tool]
+            for manifest in part
+            for tool in manifest.integrations
+            if tool in by_name and tool not in inside
+        }
+        found = _evaluate(part, names, neighbours.values(), policies, engine, now)
+        return [v for v in found if v.manifest in inside]  # a rule judges only its input's
+
+    return [violation for found in on_all_cores(judge, parts, count) for violation in found]
 
 
 def _evaluate(
-    manifests: Iterable[Manifest], names: list[str], policies: PolicySet, engine: Engine, now: date
+    judged: Iterable[Manifest],
+    names: list[str],
+    neighbours: Iterable[Manifest],
+    policies: PolicySet,
+    engine: Engine,
+    now: date,
 ) -> list[Violation]:
     evaluator = engine.prepare(policies)
-    return violations_from(evaluator.query(VIOLATIONS_QUERY, engine_input(manifests, names, now)))
+    document = engine_input(judged, names, now, neighbours)
+    return violations_from(evaluator.query(VIOLATIONS_QUERY, document))
 
 
-def _context(policies: PolicySet, engine: Engine, now: date) -> bytes | None:
-    """Digest of all a verdict depends on beyond the manifests; None if verdicts cannot be kept."""
-    from guardrails.catalog.cache import libraries
+def _judged_one_by_one(policies: PolicySet, engine: Engine) -> bool:
+    """Whether each manifest's violations depend only on it and the tools it names.
+
+    True for the shipped library (every module one of its files, unchanged) evaluated
+    here; an organisation's own rules may look anywhere in the catalog, and an OPA
+    server's policies may change between checks without anything here changing.
+    """
     from guardrails.shipped import shipped_dir
 
     if engine.name not in LOCAL_ENGINES:
-        return None
+        return False
     shipped = {p.read_text("utf-8") for p in shipped_dir("policies").glob("*.rego")}
-    if any(module.text not in shipped for module in policies.modules):
-        return None
+    return all(module.text in shipped for module in policies.modules)
+
+
+def _context(policies: PolicySet, engine: Engine, now: date) -> bytes:
+    """Digest of all a verdict depends on beyond the manifests."""
+    from guardrails.catalog.cache import libraries
+
     digest = hashlib.sha256(b"guardrails verdicts v1\0")
     for module in policies.modules:
         digest.update(f"{module.file}\0{len(module.text)}\0{module.text}".encode())

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from bench.corpus import generate
+from guardrails import cores
 from guardrails.catalog import cache as catalog_cache
 from guardrails.catalog.cache import FOLDER
+from guardrails.engine import evaluate as evaluate_module
 from tests.conftest import EXAMPLES, FIXTURES, NOW, guardrails
 
 
@@ -168,3 +170,22 @@ def test_random_edits_to_a_generated_catalog(tmp_path: Path) -> None:
             text = target.read_text("utf-8")
             target.write_text(text.replace("classification: ", "classification: public #"), "utf-8")
         same_as_full(root)
+
+
+@pytest.mark.parametrize("which", ["examples", "bad", "generated"])
+def test_judging_in_parts_says_what_judging_all_at_once_says(
+    which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large catalog is judged in parts, one per core, each with the tools its
+    manifests name as neighbours; here every catalog is, in three parts."""
+    if which == "generated":
+        root = generate(tmp_path / "corpus", 90, seed=3)
+    else:
+        root = tmp_path / which
+        source = EXAMPLES / "bad" if which == "bad" else EXAMPLES
+        shutil.copytree(source, root, ignore=shutil.ignore_patterns("bad", FOLDER))
+    at_once = report(root, "--no-cache")
+    monkeypatch.setattr(evaluate_module, "PARTS_FROM", 1)
+    monkeypatch.setattr(cores, "usable_cores", lambda: 3)
+    assert report(root, "--no-cache") == at_once
+    assert report(root, "--no-cache", "--engine", "regopy") == at_once
