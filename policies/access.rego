@@ -45,7 +45,17 @@ violation contains v if {
 	}
 }
 
-# ACC-PERSONAL-ACCOUNT
+# ACC-PERSONAL-ACCOUNT: the owner, the users and the admins.
+violation contains v if {
+	some name in free_mail_suspects
+	m := input.manifests[name]
+	free_mail[lib.email_domain(m.metadata.owner)]
+	v := {
+		"rule": "ACC-PERSONAL-ACCOUNT", "manifest": name, "path": ["metadata", "owner"],
+		"message": sprintf("owner %s is a personal (free-mail) account that IT cannot manage or revoke", [m.metadata.owner]),
+	}
+}
+
 violation contains v if {
 	some name in free_mail_suspects
 	m := input.manifests[name]

@@ -59,6 +59,11 @@ test_acc_personal_account_fires_for_a_free_mail_admin if {
 	"ACC-PERSONAL-ACCOUNT" in rules(t.with_spec({"access": {"admins": ["jane.doe@outlook.com"]}}))
 }
 
+test_acc_personal_account_fires_for_a_free_mail_owner if {
+	[v] := of_rule(t.with_metadata({"owner": "jane.doe@gmail.com"}), "ACC-PERSONAL-ACCOUNT")
+	v.path == ["metadata", "owner"]
+}
+
 test_acc_personal_account_passes_for_company_accounts if {
 	not "ACC-PERSONAL-ACCOUNT" in rules(t.with_spec({"access": {"users": ["alice@gmail.com.example.com"]}}))
 }
