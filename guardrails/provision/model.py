@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,6 +29,16 @@ class ScimEndpoint:
     """Base URL of the SCIM service (…/v2)."""
     token_env: str
     """Name of the environment variable holding the bearer token."""
+
+    def token(self, tool: str) -> str:
+        """The bearer token, read now; an unset variable stops provisioning of `tool`."""
+        token = os.environ.get(self.token_env)
+        if not token:
+            raise GuardrailsError(
+                f"{tool}: SCIM token variable {self.token_env} is not set "
+                "(export it, or remove provisioning.scim from the manifest)"
+            )
+        return token
 
 
 @dataclass(frozen=True)

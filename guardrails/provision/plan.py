@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -124,11 +123,8 @@ class Provisioner:
         for tool in wanted.tools:
             # Fail closed before any read: a tool silently not pushed to SCIM would
             # look provisioned when it is not.
-            if tool.scim is not None and not os.environ.get(tool.scim.token_env):
-                raise GuardrailsError(
-                    f"{tool.tool}: SCIM token variable {tool.scim.token_env} is not set "
-                    "(export it, or remove provisioning.scim from the manifest)"
-                )
+            if tool.scim is not None:
+                tool.scim.token(tool.tool)
         center = IdentityCenter(self.settings.identity_center, self.counter)
         self.identity_center = center
         directory = center.read(wanted.tools)

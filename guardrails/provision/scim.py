@@ -8,7 +8,6 @@ never printed, logged or written to a plan.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -126,11 +125,7 @@ class ScimTool:
             raise ValueError("tool without scim")
         self.tool = tool.tool
         self.url = url
-        token = os.environ.get(tool.scim.token_env)
-        if not token:
-            raise GuardrailsError(
-                f"{tool.tool}: SCIM token variable {tool.scim.token_env} is not set"
-            )
+        token = tool.scim.token(tool.tool)
         http = httpx2.Client(
             base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
