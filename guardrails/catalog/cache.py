@@ -1,32 +1,38 @@
 """What earlier checks of a catalog learnt, kept so a re-check only redoes what changed.
 
-`.guardrails-cache/catalog.v2` holds four tables (documents are kept apart, in the
-append-only `documents.v2`, and read only when something asks for them):
+`.guardrails-cache/` holds four tables in `catalog.v2`, the changes made to them
+since in `journal.v2`, and the parsed documents in `documents.v2`:
 
 * files: each file's stat signature (size, modification and change times in
   nanoseconds, inode, device) and the content key its bytes had. A file whose
-  signature is unchanged is not read again, as git's index does; a signature taken
-  within `RACY_NS` of the run that recorded it is not trusted (the file may have
-  changed again within the clock's granularity), and the change time, which no
-  program can set back, is part of it;
+  signature is unchanged is not read again, as git's index does. The change time,
+  which no program can set back, is part of it; a signature whose times fall within
+  `RACY_NS` of the start of the check that took it is not trusted (the file may have
+  changed again within the clock's granularity): the file is read again next time;
 * examined: by content key (the SHA-256 of the bytes, the kind, the size limit and a
   fingerprint of the loader), what the bytes say (`ExaminedFile`), with where its
-  document is and the document's SHA-256;
+  document is and the document's SHA-256; documents are read only when asked for;
 * positions: by content key, the positions findings asked for (they depend only on
   the bytes);
-* verdicts: by verdict key (`guardrails/engine/incremental.py`), the violations the
-  policies reported for one manifest; the key covers everything they depend on.
+* verdicts: by content key, under one context (a digest of the policies, their data,
+  the engine and the date), a manifest's violations with the facts they were judged
+  with (`guardrails/engine/evaluate.py` decides when they still apply).
 
-Safety, because a cache that can be wrong is worse than none: the tables are signed
-with an HMAC keyed by a secret kept outside the catalog (in the user's cache
-directory, readable only by the user), and each stored document carries its SHA-256
-inside the signed tables; a cache committed into a repository, copied from another
-machine, edited, truncated or written by another version of guardrails fails the
-check and is ignored as a whole; a document that does not match its digest is never
-used (the file is examined again). The tables are written whole to a temporary file
-and renamed into place, documents are appended in one write, so a crash or a
-concurrent run never leaves a half-written entry that could be believed. `marshal`
-only reads what passed the HMAC or digest check.
+A check appends what it learnt to the journal as one signed record; when the journal
+has grown past an eighth of the tables (at least 256 KiB), or is damaged, the tables
+are written anew with only what that check used, and the journal starts again.
+
+Safety, because a cache that can be wrong is worse than none: the tables, and each
+journal record with them, are signed with an HMAC keyed by a secret kept outside the
+catalog (in the user's cache directory, readable only by the user), and each stored
+document's SHA-256 is inside the signed tables. A cache committed into a repository,
+copied from another machine, edited, truncated or written by another version of
+guardrails fails the check and is ignored (a journal from its first bad record on); a
+document that does not match its digest is never used (the file is examined again).
+The tables are written to a temporary file and renamed into place, journal records
+and documents are appended in one write each, so a crash or a concurrent run never
+leaves a half-written entry that could be believed. `marshal` only reads what passed
+the HMAC or digest check.
 
 The cache lives in `.guardrails-cache/` at the catalog root; `--no-cache` skips it.
 """
@@ -142,7 +148,8 @@ mapping and problems (as `FileProblem` fields), then where its document is: `_WH
 (offset and length in the documents file, and the document's SHA-256)."""
 _WHERE = struct.Struct(">QI32s")
 _SIGNATURE = struct.Struct(">5q")
-_Files = dict[str, dict[str, bytes]]  # "kind limit" -> path -> packed signature + key
+_TRUSTED = 1
+_Files = dict[str, dict[str, bytes]]  # "kind limit" -> path -> signature, trusted, key
 
 
 class CatalogCache:
@@ -153,7 +160,6 @@ class CatalogCache:
         self._secret = secret
         self._fingerprint = fingerprint
         self._started = time.time_ns()
-        self._previous = 0  # when the run that wrote the cache started
         self._files: _Files = {}
         self._examined: dict[bytes, Stored] = {}
         self._positions: dict[bytes, tuple[Any, ...]] = {}
@@ -162,7 +168,8 @@ class CatalogCache:
         self._stored_bytes = 0  # size of the documents file the tables describe
         self._base: bytes | None = None  # HMAC of the tables file, once read
         self._base_bytes = 0
-        self._journal_bytes = 0
+        self._journal_bytes = 0  # the part of the journal that was verified and applied
+        self._journal_damaged = False
         self._reading: BinaryIO | None = None
         # What this run used or learnt: the next cache.
         self._seen_files: _Files = {}
@@ -176,7 +183,6 @@ class CatalogCache:
         self._new_examined: dict[bytes, Stored] = {}
         self._new_positions: dict[bytes, tuple[Any, ...]] = {}
         self._new_verdicts: dict[bytes, Any] = {}
-        self._changed = False  # something else makes a record worth writing
 
     @classmethod
     def open(cls, root: Path) -> CatalogCache | None:
@@ -307,13 +313,15 @@ class CatalogCache:
             if not ignore.exists():  # never committed by accident
                 ignore.write_text("*\n", encoding="utf-8")
             base = self._base
-            full = self._journal_bytes > max(self._base_bytes // 8, 1 << 18)
+            full = self._journal_damaged or self._journal_bytes > max(
+                self._base_bytes // 8, 1 << 18
+            )
             new_documents, compacted = self._store_documents(compact=base is None or full)
             if base is None or full or compacted:
                 self._write_tables()
             else:
                 changes[1].update(new_documents)
-                record = marshal.dumps((self._started, self._stored_bytes, *changes))
+                record = marshal.dumps((self._stored_bytes, *changes))
                 mac = hmac.digest(self._secret, base + record, "sha256")
                 with open(self.folder / _JOURNAL, "ab") as out:
                     out.write(_HEADER.pack(mac, len(record)) + record)  # one write
@@ -325,7 +333,7 @@ class CatalogCache:
         """
         files = {kind: changed for kind, changed in self._new_files.items() if changed}
         examined, positions, verdicts = self._new_examined, self._new_positions, self._new_verdicts
-        if not (files or examined or positions or verdicts or self._changed):
+        if not (files or examined or positions or verdicts):
             return None
         # A run that used no verdict (another engine, the organisation's own rules)
         # leaves the remembered ones as they are.
@@ -337,7 +345,6 @@ class CatalogCache:
         tables = marshal.dumps(
             (
                 self._fingerprint,
-                self._started,
                 self._stored_bytes,
                 self._seen_files,
                 self._used,
@@ -409,8 +416,8 @@ class CatalogCache:
             loaded = marshal.loads(tables)
         if loaded[0] != self._fingerprint:
             return  # another version of the loader: nothing in it applies
-        _, self._previous, self._stored_bytes, self._files, self._examined = loaded[:5]
-        self._positions, self._verdict_context, self._verdicts = loaded[5:]
+        _, self._stored_bytes, self._files, self._examined = loaded[:4]
+        self._positions, self._verdict_context, self._verdicts = loaded[4:]
         self._base, self._base_bytes = mac, len(blob)
         with contextlib.suppress(OSError):
             self._replay()
@@ -428,10 +435,7 @@ class CatalogCache:
             if len(record) != length or not hmac.compare_digest(mac, expected):
                 break  # truncated or not ours: what follows cannot be trusted either
             with _no_cycle_collection():
-                started, stored_bytes, files, examined, positions, context, verdicts = (
-                    marshal.loads(record)
-                )
-            self._previous = max(self._previous, started)
+                stored_bytes, files, examined, positions, context, verdicts = marshal.loads(record)
             self._stored_bytes = max(self._stored_bytes, stored_bytes)
             for kind, changed in files.items():
                 self._files.setdefault(kind, {}).update(changed)
@@ -442,6 +446,8 @@ class CatalogCache:
             self._verdicts.update(verdicts)
             offset += _HEADER.size + length
         self._journal_bytes = offset
+        # A bad record hides all that follows: start a journal that can be read again.
+        self._journal_damaged = offset != len(journal)
 
 
 def _sha(payload: bytes) -> bytes:
@@ -478,13 +484,12 @@ class FileTable:
         seen: dict[str, bytes],
         changed: dict[str, bytes],
     ) -> None:
-        self._cache = cache
         self._known = known
         self._seen = seen
         self._changed = changed
-        # Written this close to (or after) the run that recorded it: maybe changed since.
-        self._racy = cache._previous - RACY_NS
-        self._racy_now = cache._started - RACY_NS
+        # Times this close to (or after) the start of this check may still change
+        # within the clock's granularity without changing the signature.
+        self._racy = cache._started - RACY_NS
 
     def known(self, path: str, stat: Signature) -> bytes | None:
         """The content key of the file at `path` if its signature says it is unchanged.
@@ -492,19 +497,20 @@ class FileTable:
         A file known is also recorded as seen, as it is.
         """
         entry = self._known.get(path)
-        if entry is None or entry[:40] != _SIGNATURE.pack(*stat):
-            return None
-        if stat[1] >= self._racy or stat[2] >= self._racy:
-            if stat[1] < self._racy_now and stat[2] < self._racy_now:
-                # Read again now, it can be trusted from the next check on: say so.
-                self._cache._changed = True
+        if entry is None or entry[40] != _TRUSTED or entry[:40] != _SIGNATURE.pack(*stat):
             return None
         self._seen[path] = entry
-        return entry[40:]
+        return entry[41:]
 
     def saw(self, path: str, stat: Signature, key: bytes) -> None:
-        """Record that the file at `path`, with this signature, had content `key`."""
-        entry = self._seen[path] = _SIGNATURE.pack(*stat) + key
+        """Record that the file at `path`, with this signature, had content `key`.
+
+        A signature taken too close to this check's start is recorded as not to be
+        trusted: the next check reads the file again, and records it anew.
+        """
+        trusted = stat[1] < self._racy and stat[2] < self._racy
+        entry = _SIGNATURE.pack(*stat) + bytes((_TRUSTED if trusted else 0,)) + key
+        self._seen[path] = entry
         if self._known.get(path) != entry:
             self._changed[path] = entry
 

@@ -3,13 +3,13 @@
 What a file yields depends only on its bytes, its kind and the size limit, never on
 the rest of the catalog, the policies or the date. That is what makes the result safe
 to cache by content hash (`cache.py`) and to compute on several cores at once
-(`examine_all`). Positions are not part of it: they are re-derived from the bytes
+(`guardrails/cores.py`). Positions are not part of it: they are re-derived from the bytes
 only for files that have a finding (`LazyPositions`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,13 +136,6 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
         for item in found
     )
     return examined(document, False, problems)
-
-
-def examine_all(
-    files: Sequence[tuple[bytes, str]], max_bytes: int, workers: int | None = None
-) -> list[ExaminedFile]:
-    """`examine` every (bytes, kind), in order, on up to `workers` processes."""
-    return on_all_cores(lambda file: examine(file[0], file[1], max_bytes), files, workers)
 
 
 def locate_all(asked: Iterable[tuple[Positions, Path]], workers: int | None = None) -> None:

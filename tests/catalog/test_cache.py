@@ -169,3 +169,23 @@ def test_an_unwritable_catalog_still_checks(compliant: Path) -> None:
     catalog = compliant
     (catalog / FOLDER).write_text("a file where the cache folder would go", encoding="utf-8")
     assert check(catalog) == check(catalog, "--no-cache")
+
+
+@pytest.mark.usefixtures("trusting_stat")
+def test_a_damaged_journal_is_replaced_not_extended(compliant: Path) -> None:
+    """Records after a bad one are never read: the next change rewrites the tables."""
+    manifest = compliant / "manifests" / "hubspot.yaml"
+
+    def edit_and_check() -> tuple[int, Any]:
+        manifest.write_text(manifest.read_text("utf-8") + "# another edit\n", "utf-8")
+        return check(compliant)
+
+    check(compliant)
+    edit_and_check()
+    journal = compliant / JOURNAL
+    one_record = journal.stat().st_size
+    journal.write_bytes(b"X" + journal.read_bytes()[1:])
+    assert edit_and_check() == check(compliant, "--no-cache")
+    assert not journal.exists()  # written anew into the tables
+    edit_and_check()
+    assert journal.stat().st_size == one_record

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from guardrails.catalog.examine import examine, examine_all, locate_all
+from guardrails.catalog.examine import examine, locate_all
 from guardrails.catalog.load import load_catalog
 from guardrails.catalog.safe_yaml import LazyPositions, LoadError, load_bytes, load_value
 from guardrails.catalog.schema import is_date, is_valid, rust_pattern, validate
 from guardrails.catalog.tree import WorkTree
 from guardrails.config import load_config
+from guardrails.cores import on_all_cores
 from tests.conftest import EXAMPLES, FIXTURES, REPO
 
 YAML_FILES = sorted(
@@ -134,8 +135,9 @@ def test_patterns_keep_pythons_whitespace_in_rust() -> None:
 
 
 def test_parallel_examining_gives_what_serial_gives() -> None:
-    files = [(p.read_bytes(), "manifest") for p in YAML_FILES] * 3
-    assert examine_all(files, 1024 * 1024, workers=2) == examine_all(files, 1024 * 1024, 1)
+    files = [p.read_bytes() for p in YAML_FILES] * 3
+    serial = [examine(data, "manifest", 1 << 20) for data in files]
+    assert on_all_cores(lambda data: examine(data, "manifest", 1 << 20), files, 2) == serial
 
 
 @pytest.mark.parametrize("folder", [EXAMPLES, EXAMPLES / "bad", FIXTURES / "loader"])
