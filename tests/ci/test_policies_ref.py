@@ -84,15 +84,15 @@ def test_pr_editing_an_org_rego_policy_still_fails(org_repo: Path) -> None:
     hubspot = (org_repo / "manifests" / "hubspot.yaml").read_text()
     add_manifest(
         org_repo,
-        "gmail-owned",
-        hubspot.replace("owner: jane.doe@example.com", "owner: jane@gmail.com"),
+        "agency-owned",
+        hubspot.replace("owner: jane.doe@example.com", "owner: jane@agency.example.org"),
     )
     rego = org_repo / "policies" / "org.rego"
     rego.write_text(rego.read_text().replace('"@example.com")', '"")'))
     commit_all(org_repo, "PR: neuter org.rego")
     assert rules_found("--changed-since", "main") == (0, set())
     code, blocking = rules_found("--changed-since", "main", "--policies-ref", "main")
-    assert (code, blocking) == (1, {("ACC-OWNER-DOMAIN", "manifests/gmail-owned.yaml")})
+    assert (code, blocking) == (1, {("ACC-OWNER-DOMAIN", "manifests/agency-owned.yaml")})
 
 
 def test_pr_shadowing_a_shipped_policy_or_lowering_a_level_still_fails(repo: Path) -> None:
