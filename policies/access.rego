@@ -12,7 +12,7 @@ free_mail := {lower(d) | some d in settings.free_mail_domains}
 # Manifests with an address at a free-mail domain somewhere in their text (see
 # lib.screened): only those are checked address by address.
 free_mail_suspects := lib.screened_lower(concat("", [
-	"@(", concat("|", [lib.regex_literal(lower(d)) | some d in settings.free_mail_domains]), ")\\W",
+	"@(", concat("|", [lib.regex_literal(lower(d)) | some d in settings.free_mail_domains]), ")[^0-9A-Za-z_]",
 ])) if {
 	count(free_mail) > 0
 } else := set()

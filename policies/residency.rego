@@ -48,7 +48,7 @@ violation contains v if {
 # Manifests whose text names a category of `categories` (see lib.screened): only those
 # are looked at by the rules about rare categories.
 naming(categories) := lib.screened(concat("", [
-	"(", concat("|", [lib.regex_literal(c) | categories[c]]), ")\\W",
+	"(", concat("|", [lib.regex_literal(c) | categories[c]]), ")[^0-9A-Za-z_]",
 ])) if {
 	count(categories) > 0
 } else := set()

@@ -136,7 +136,7 @@ has_admins(m) if count(m.spec.access.admins) > 0
 
 # SEC-VENDOR-DENYLIST (only manifests whose text names a denied vendor are looked at)
 denied_suspects := lib.screened_lower(concat("", [
-	"(", concat("|", [lib.regex_literal(vendor) | settings.vendors.denied[vendor]]), ")\\W",
+	"(", concat("|", [lib.regex_literal(vendor) | settings.vendors.denied[vendor]]), ")[^0-9A-Za-z_]",
 ])) if {
 	count(settings.vendors.denied) > 0
 } else := set()
@@ -169,8 +169,8 @@ key_pattern := concat("", ["(^|[_-])(", secret_keys, ")$"])
 
 # Key screen: a key word, its closing quote, then the `:` that makes it a key, so values
 # such as `token_env: HUBSPOT_SCIM_TOKEN` (in most manifests) are not suspects and the
-# catalog is not walked value by value. `\W{1,2}`: rego-cpp keeps the quote escaped (`\"`).
-suspects := lib.screened_lower(concat("", ["(", secret_keys, ")\\W{1,2}\\s*:"])) | lib.screened(value_screen)
+# catalog is not walked value by value. `{1,2}`: rego-cpp keeps the quote escaped (`\"`).
+suspects := lib.screened_lower(concat("", ["(", secret_keys, ")[^0-9A-Za-z_]{1,2}\\s*:"])) | lib.screened(value_screen)
 
 value_screen := concat("|", [p | some p in data.guardrails.secrets.patterns])
 

@@ -112,7 +112,7 @@ flow_problem(target) := "whose classification is public" if {
 
 # STD-STANDARD-TOOL (only manifests whose text names a standard capability are looked at)
 standard_suspects := lib.screened(concat("", [
-	"(", concat("|", [lib.regex_literal(c) | settings.tools[c]]), ")\\W",
+	"(", concat("|", [lib.regex_literal(c) | settings.tools[c]]), ")[^0-9A-Za-z_]",
 ])) if {
 	count(settings.tools) > 0
 } else := set()

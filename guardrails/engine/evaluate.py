@@ -10,8 +10,8 @@ engine, `input.now`, the manifest's name, content and validity, and, for each to
 names, that tool's content and validity or its absence. Two things follow:
 
 * the catalog can be judged in parts, one per core: each part's input holds its
-  manifests to judge, the tools they name as `neighbours` (looked up, not judged) and
-  every name in the catalog;
+  manifests to judge, the tools they name as `neighbours` (looked up, not judged),
+  and the names of both;
 * the cache keeps, under a digest of the first three (the context) and a manifest's
   content, its violations with the name, validity and neighbours they were judged
   with; a re-check judges only the manifests for which any of that differs.
@@ -66,10 +66,11 @@ def engine_input(
 
     `manifests` holds the schema-valid manifests to judge (an invalid one is already
     blocked, and its wrong types must not derail the policies), `invalid` those that
-    break the schema, for the secrets rule alone. `names` lists every manifest of the
-    catalog, so "is this tool in the catalog?" has an answer for any of them.
-    `neighbours` holds schema-valid manifests only to be looked up, not judged: when the
-    catalog is judged in parts, the tools a part's manifests integrate with.
+    break the schema, for the secrets rule alone. `names` lists the manifests of the
+    catalog (valid or not) that a rule may ask about: all of them when the catalog is
+    judged at once; when it is judged in parts, those of the part and the tools they
+    name. `neighbours` holds schema-valid manifests only to be looked up, not judged:
+    in parts, the tools a part's manifests integrate with.
     """
     valid: dict[str, Mapping[str, Any]] = {}
     invalid: dict[str, Mapping[str, Any]] = {}
@@ -102,7 +103,7 @@ def evaluate(
         return _evaluate(manifests, names, (), policies, engine, now)
     by_name = {m.name: m for m in manifests}
     if cache is None or any(m.content is None for m in manifests):
-        return _in_parts(manifests, by_name, names, policies, engine, now)
+        return _in_parts(manifests, by_name, policies, engine, now)
 
     context = _context(policies, engine, now)
     found: list[Violation] = []
@@ -118,7 +119,7 @@ def evaluate(
     if not pending:
         return found  # nothing changed that a rule can see: the engine is not even started
 
-    fresh = _in_parts([by_name[n] for n in pending], by_name, names, policies, engine, now)
+    fresh = _in_parts([by_name[n] for n in pending], by_name, policies, engine, now)
     own: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {n: [] for n in pending}
     for violation in fresh:
         own[violation.manifest].append((violation.rule, violation.path, violation.message))
@@ -130,7 +131,6 @@ def evaluate(
 def _in_parts(
     judged: Sequence[Manifest],
     by_name: Mapping[str, Manifest],
-    names: list[str],
     policies: PolicySet,
     engine: Engine,
     now: date,
@@ -144,13 +144,10 @@ def _in_parts(
 
     def judge(part: Sequence[Manifest]) -> list[Violation]:
         inside = {m.name for m in part}
-        neighbours = {
-            tool: by_name[tool]
-            for manifest in part
-            for tool in manifest.integrations
-            if tool in by_name and tool not in inside
-        }
-        found = _evaluate(part, names, neighbours.values(), policies, engine, now)
+        named = {t for m in part for t in m.integrations if t in by_name}
+        neighbours = [by_name[tool] for tool in sorted(named - inside)]
+        # Names too: only those a rule can ask about from this part.
+        found = _evaluate(part, inside | named, neighbours, policies, engine, now)
         return [v for v in found if v.manifest in inside]  # a rule judges only its input's
 
     return [violation for found in on_all_cores(judge, parts, count) for violation in found]
@@ -158,7 +155,7 @@ def _in_parts(
 
 def _evaluate(
     judged: Iterable[Manifest],
-    names: list[str],
+    names: Iterable[str],
     neighbours: Iterable[Manifest],
     policies: PolicySet,
     engine: Engine,
