@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from guardrails.catalog.examine import locate_all
 from guardrails.catalog.load import SCHEMA_RULES, load_catalog
@@ -14,13 +15,20 @@ from guardrails.catalog.tree import Tree
 from guardrails.config import Config
 from guardrails.decide import EXCEPTION_RULES, decide
 from guardrails.engine import get_engine
-from guardrails.engine.evaluate import evaluate
-from guardrails.engine.interface import Engine, PolicySet, Violation
+from guardrails.engine.evaluate import LOCAL_ENGINES, engine_input, evaluate
+from guardrails.engine.interface import (
+    VIOLATIONS_QUERY,
+    Engine,
+    PolicySet,
+    Violation,
+    violations_from,
+)
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.findings import Outcome, Rule
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
+    from guardrails.cores import SecondCore
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,36 @@ def _locate_ahead(catalog: Catalog, violations: Iterable[Violation]) -> None:
     locate_all((by_name[v.manifest].positions, v.path) for v in violations if v.manifest in by_name)
 
 
+def _open_cache(root: Path) -> CatalogCache | None:
+    from guardrails.catalog.cache import CatalogCache
+
+    return CatalogCache.open(root)
+
+
+def _second_core(policies: PolicySet, engine: Engine, now: date) -> SecondCore | None:
+    """A process on another core, ready to examine files and judge manifests."""
+    from guardrails.cores import SecondCore
+
+    if engine.name not in LOCAL_ENGINES:
+        return None  # a server's engine needs no warming up here
+
+    def warm_up() -> dict[str, Callable[[Any], Any]]:
+        from guardrails.catalog.examine import examine
+        from guardrails.catalog.schema import fast_validator
+
+        for kind in ("manifest", "exception"):
+            fast_validator(kind)
+        evaluator = engine.prepare(policies)
+        evaluator.query(VIOLATIONS_QUERY, engine_input((), (), now))  # compiles its regexes
+
+        def judge(document: Any) -> list[Violation]:
+            return violations_from(evaluator.query(VIOLATIONS_QUERY, document))
+
+        return {"examine": lambda files: [examine(*file) for file in files], "judge": judge}
+
+    return SecondCore.start(warm_up)
+
+
 def run_check(
     catalog_tree: Tree,
     config: Config,
@@ -70,19 +108,33 @@ def run_check(
     policy_tree: Tree | None = None,
     extra: tuple[str, ...] = (),
     only: frozenset[str] | None = None,
-    cache: CatalogCache | None = None,
+    cache_root: Path | None = None,
 ) -> Checked:
     """Load the catalog and policies, evaluate what changed (or everything), decide.
 
     `policy_tree` is where policies, policy data and exceptions come from (default:
     the catalog itself). `extra` adds manifest files outside the manifests folder;
     `only` restricts the report to those files while cross-manifest rules still see
-    the whole catalog. `cache` remembers parsed, validated files by content, and each
-    manifest's violations under everything they depend on (`engine/evaluate.py`).
+    the whole catalog. `cache_root` is where `.guardrails-cache/` is kept (None: no
+    cache): what unchanged files said, and each manifest's violations under everything
+    they depend on (`engine/evaluate.py`).
     """
     policies = load_policy_set(policy_tree or catalog_tree, config)
-    catalog = load_catalog(catalog_tree, config, extra, exceptions_from=policy_tree, cache=cache)
-    violations = evaluate(catalog, policies, engine or get_engine("regorus"), now, cache)
+    engine = engine or get_engine("regorus")
+    # A re-check mostly reads the cache; what little it parses and judges is done on
+    # the other core, which meanwhile loads the parser's validator and the engine. It
+    # starts before the cache is read: the less memory the two processes share, the
+    # fewer pages this one copies as it goes on.
+    helper = _second_core(policies, engine, now) if cache_root is not None else None
+    cache = _open_cache(cache_root) if cache_root is not None else None
+    try:
+        catalog = load_catalog(
+            catalog_tree, config, extra, exceptions_from=policy_tree, cache=cache, helper=helper
+        )
+        violations = evaluate(catalog, policies, engine, now, cache, helper)
+    finally:
+        if helper is not None:
+            helper.close()
     _locate_ahead(catalog, violations)
     outcome = decide(violations, policies, catalog, now, only)
     if cache is not None:

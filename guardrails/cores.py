@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -67,3 +68,117 @@ def on_all_cores(work: Callable[[T], R], items: Sequence[T], workers: int | None
         return results
     finally:
         _PENDING = None
+
+
+class SecondCore:
+    """A forked process on another core that does heavy work of this check on request.
+
+    Started early in a re-check, it loads what only changed files need (the JSON Schema
+    validator, the Rego engine with the policies: tens of milliseconds of imports and
+    compilation) while this process reads the catalog from the cache; then it examines
+    the changed files and judges the changed manifests. If it cannot (no fork here, one
+    core, it failed, it died), the caller does the work itself: results are the same
+    either way, only the time differs.
+    """
+
+    def __init__(self, pid: int, requests: int, answers: int) -> None:
+        self._pid = pid
+        self._requests = requests
+        self._answers = answers
+
+    @classmethod
+    def start(cls, warm_up: Callable[[], dict[str, Callable[[Any], Any]]]) -> SecondCore | None:
+        """Fork a process that runs `warm_up` (which returns its tasks by name), or None."""
+        if sys.platform != "linux" or usable_cores() < 2:
+            return None
+        requests_read, requests = os.pipe()
+        answers, answers_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's coverage is not collected
+            os.close(requests)
+            os.close(answers)
+            _serve(warm_up, requests_read, answers_write)
+        os.close(requests_read)
+        os.close(answers_write)
+        return cls(pid, requests, answers)
+
+    def run(self, task: str, argument: Any) -> tuple[bool, Any]:
+        """(True, what `task` returned for `argument`), or (False, None): do it yourself.
+
+        A `GuardrailsError` raised there is raised here.
+        """
+        import pickle
+
+        try:
+            _send(self._requests, pickle.dumps((task, argument), pickle.HIGHEST_PROTOCOL))
+            outcome, value = pickle.loads(_receive(self._answers))
+        except Exception:
+            return False, None
+        if outcome == "raised":
+            raise value
+        return outcome == "done", value
+
+    def close(self) -> None:
+        """Stop the process (it may still be warming up: nothing it does is needed)."""
+        import signal
+
+        for descriptor in (self._requests, self._answers):
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+        with contextlib.suppress(OSError):
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+
+
+def _serve(
+    warm_up: Callable[[], dict[str, Callable[[Any], Any]]], requests: int, answers: int
+) -> None:  # pragma: no cover
+    """The second core's loop: answer each request until the pipe closes, then exit."""
+    import pickle
+
+    from guardrails.errors import GuardrailsError
+
+    code = 0
+    try:
+        tasks = warm_up()
+        while True:
+            try:
+                task, argument = pickle.loads(_receive(requests))
+            except EOFError:
+                break
+            try:
+                answer: tuple[str, Any] = ("done", tasks[task](argument))
+            except GuardrailsError as err:
+                answer = ("raised", err)
+            except Exception:
+                answer = ("failed", None)
+            _send(answers, pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)  # never run the parent's exit handlers or flush its buffers
+
+
+_FRAME = 8  # bytes of length before each pickled message
+
+
+def _send(descriptor: int, message: bytes) -> None:
+    data = memoryview(len(message).to_bytes(_FRAME, "big") + message)
+    while data:
+        data = data[os.write(descriptor, data) :]
+
+
+def _receive(descriptor: int) -> bytes:
+    length = int.from_bytes(_read_exactly(descriptor, _FRAME), "big")
+    return _read_exactly(descriptor, length)
+
+
+def _read_exactly(descriptor: int, size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = os.read(descriptor, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError("the second core closed its pipe")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)

@@ -17,12 +17,13 @@ from guardrails.catalog.model import Catalog, Manifest, PolicyException
 from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path
 from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
 from guardrails.config import Config
-from guardrails.cores import on_all_cores
+from guardrails.cores import PARALLEL_FROM, on_all_cores
 from guardrails.errors import GuardrailsError
 from guardrails.findings import Finding, Rule, format_path
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache, Stored
+    from guardrails.cores import SecondCore
 
 SCHEMA_RULES = {
     rule.id: rule
@@ -93,13 +94,14 @@ def _examine(
     max_bytes: int,
     cache: CatalogCache | None,
     workers: int | None,
+    helper: SecondCore | None = None,
 ) -> LoadedFiles:
     """Examine every file, in order.
 
     Without a cache everything per file (reading, parsing, validating) runs on all
     cores for a large catalog on disk. With one, a file on disk whose stat signature
     is unchanged is not even read, a file read is looked up by content, and only the
-    files that changed are examined, on all cores.
+    files that changed are examined, on all cores (a few: on the `helper`'s).
     """
 
     def read(path: str) -> tuple[bytes, ExaminedFile | None]:
@@ -152,7 +154,12 @@ def _examine(
             unknown.append((len(loaded.paths), data, key))
             loaded.examined(path, data, None, key)
 
-    fresh = on_all_cores(lambda item: examine(item[1], kind, max_bytes), unknown, workers)
+    fresh = None
+    if helper is not None and 0 < len(unknown) < PARALLEL_FROM:
+        done, fresh = helper.run("examine", [(data, kind, max_bytes) for _, data, _ in unknown])
+        fresh = fresh if done else None
+    if fresh is None:
+        fresh = on_all_cores(lambda item: examine(item[1], kind, max_bytes), unknown, workers)
     for (index, _, key), examined in zip(unknown, fresh, strict=True):
         cache.put(key, examined)
         loaded.settle(index, examined)
@@ -310,6 +317,7 @@ def load_catalog(
     *,
     cache: CatalogCache | None = None,
     workers: int | None = None,
+    helper: SecondCore | None = None,
 ) -> Catalog:
     """Load every manifest under `config.manifests` (plus `extra` files) and every exception.
 
@@ -317,7 +325,8 @@ def load_catalog(
     revision, so a pull request cannot approve its own waiver), else from `tree`.
     `cache` (optional) remembers examined files by content (the caller saves it,
     once positions have been asked for too); `workers` is how many
-    processes examine files (None: as many as there are cores, for a large catalog).
+    processes examine files (None: as many as there are cores, for a large catalog);
+    `helper` examines a few changed files on another core.
     """
     # A catalog is a million small acyclic objects that live to the end of the check:
     # cyclic garbage collection while building it is wasted work (a quarter of the
@@ -325,7 +334,7 @@ def load_catalog(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load_catalog(tree, config, extra, exceptions_from, cache, workers)
+        return _load_catalog(tree, config, extra, exceptions_from, cache, workers, helper)
     finally:
         gc.freeze()
         if collecting:
@@ -339,13 +348,14 @@ def _load_catalog(
     exceptions_from: Tree | None,
     cache: CatalogCache | None,
     workers: int | None,
+    helper: SecondCore | None,
 ) -> Catalog:
     problems: list[Finding] = []
     files = tree.files(config.manifests, YAML_SUFFIXES)
     files += [f for f in extra if f not in files]
 
     manifests: list[Manifest] = []
-    loaded = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers)
+    loaded = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers, helper)
     shown_files = [tree.display(path) for path in files]
     for index, (path, shown) in enumerate(zip(files, shown_files, strict=True)):
         valid, found, mapping, name, integrations = loaded.facts[index]
@@ -360,7 +370,7 @@ def _load_catalog(
     exceptions: list[PolicyException] = []
     source = exceptions_from or tree
     exception_files = source.files(config.exceptions, YAML_SUFFIXES)
-    loaded = _examine(source, exception_files, "exception", config.max_file_bytes, cache, 1)
+    loaded = _examine(source, exception_files, "exception", config.max_file_bytes, cache, 1, helper)
     for index, path in enumerate(exception_files):
         shown = source.display(path)
         valid, found, _, name, _ = loaded.facts[index]

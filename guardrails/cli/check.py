@@ -5,16 +5,12 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from guardrails.cli.options import now_option
 from guardrails.errors import GuardrailsError
 from guardrails.report import FORMATS
-
-if TYPE_CHECKING:
-    from guardrails.catalog.cache import CatalogCache
 
 
 def resolve_targets(
@@ -42,12 +38,6 @@ def resolve_targets(
             selected.append(path)
     extra = tuple(_relative(p, root) for p in selected)
     return root, extra, frozenset(p.absolute() for p in selected)
-
-
-def _open_cache(root: Path) -> CatalogCache | None:
-    from guardrails.catalog.cache import CatalogCache
-
-    return CatalogCache.open(root)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -164,7 +154,7 @@ def check(
         policy_tree=policy_tree,
         extra=extra,
         only=only if changes is None else None,  # --changed-since narrows it below
-        cache=None if no_cache else _open_cache(root),
+        cache_root=None if no_cache else root,
     )
     removed: tuple[str, ...] = ()
     if changes is not None:

@@ -7,7 +7,7 @@ installs and regopy elsewhere. Each is imported only when chosen.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 
 from guardrails.engine.interface import Engine, EngineError
 
@@ -15,11 +15,11 @@ ENGINES = ("auto", "regorus", "regopy", "opa")
 
 
 def _importable(module: str) -> bool:
+    """Whether `module` is installed (found, not imported: the engine it is imports it)."""
     try:
-        importlib.import_module(module)
-    except ImportError:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def get_engine(

@@ -50,6 +50,7 @@ from guardrails.engine.interface import (
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
+    from guardrails.cores import SecondCore
 
 LOCAL_ENGINES = ("regorus", "regopy")
 # From this many manifests to judge, they are judged in parts on every core.
@@ -91,19 +92,21 @@ def evaluate(
     engine: Engine,
     now: date,
     cache: CatalogCache | None = None,
+    helper: SecondCore | None = None,
 ) -> list[Violation]:
     """Every violation the policies report for `catalog`.
 
     Judged manifest by manifest when that is sound: in parts on every core, and only
-    the manifests whose verdict `cache` does not hold; else the whole catalog at once.
+    the manifests whose verdict `cache` does not hold (a few: on the `helper`'s core);
+    else the whole catalog at once.
     """
     manifests = catalog.manifests
     names = [m.name for m in manifests]
     if not _judged_one_by_one(policies, engine) or len(set(names)) != len(names):
-        return _evaluate(manifests, names, (), policies, engine, now)
+        return _evaluate(manifests, names, policies, engine, now)
     by_name = {m.name: m for m in manifests}
     if cache is None or any(m.content is None for m in manifests):
-        return _in_parts(manifests, by_name, policies, engine, now)
+        return _in_parts(manifests, by_name, policies, engine, now, helper)
 
     context = _context(policies, engine, now)
     found: list[Violation] = []
@@ -119,7 +122,7 @@ def evaluate(
     if not pending:
         return found  # nothing changed that a rule can see: the engine is not even started
 
-    fresh = _in_parts([by_name[n] for n in pending], by_name, policies, engine, now)
+    fresh = _in_parts([by_name[n] for n in pending], by_name, policies, engine, now, helper)
     own: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {n: [] for n in pending}
     for violation in fresh:
         own[violation.manifest].append((violation.rule, violation.path, violation.message))
@@ -134,8 +137,10 @@ def _in_parts(
     policies: PolicySet,
     engine: Engine,
     now: date,
+    helper: SecondCore | None,
 ) -> list[Violation]:
-    """Judge `judged`, each part with the tools it names as neighbours, on every core."""
+    """Judge `judged`, each part with the tools it names as neighbours, on every core
+    (one part: on the `helper`'s, when there is one)."""
     from guardrails.cores import on_all_cores, usable_cores
 
     count = usable_cores() if len(judged) >= PARTS_FROM else 1
@@ -147,23 +152,20 @@ def _in_parts(
         named = {t for m in part for t in m.integrations if t in by_name}
         neighbours = [by_name[tool] for tool in sorted(named - inside)]
         # Names too: only those a rule can ask about from this part.
-        found = _evaluate(part, inside | named, neighbours, policies, engine, now)
+        document = engine_input(part, inside | named, now, neighbours)
+        done, found = helper.run("judge", document) if helper and count == 1 else (False, [])
+        if not done:
+            found = violations_from(engine.prepare(policies).query(VIOLATIONS_QUERY, document))
         return [v for v in found if v.manifest in inside]  # a rule judges only its input's
 
     return [violation for found in on_all_cores(judge, parts, count) for violation in found]
 
 
 def _evaluate(
-    judged: Iterable[Manifest],
-    names: Iterable[str],
-    neighbours: Iterable[Manifest],
-    policies: PolicySet,
-    engine: Engine,
-    now: date,
+    judged: Iterable[Manifest], names: Iterable[str], policies: PolicySet, engine: Engine, now: date
 ) -> list[Violation]:
     evaluator = engine.prepare(policies)
-    document = engine_input(judged, names, now, neighbours)
-    return violations_from(evaluator.query(VIOLATIONS_QUERY, document))
+    return violations_from(evaluator.query(VIOLATIONS_QUERY, engine_input(judged, names, now)))
 
 
 def _judged_one_by_one(policies: PolicySet, engine: Engine) -> bool:
