@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,6 +90,7 @@ class Finding:
         return "excepted" if self.exception else "warning"
 
 
+@functools.cache  # a few paths, asked for by thousands of findings
 def format_path(path: tuple[str | int, ...]) -> str:
     """`("spec", "integrations", 1, "tool")` -> `spec.integrations[1].tool`."""
     out = ""

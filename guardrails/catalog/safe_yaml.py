@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import yaml
 
@@ -57,9 +57,8 @@ _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 
-@dataclass(frozen=True)
-class Mark:
-    """A 1-based position in a file."""
+class Mark(NamedTuple):
+    """A 1-based position in a file (a named pair: made by the thousand per check)."""
 
     line: int
     """Line number, starting at 1."""

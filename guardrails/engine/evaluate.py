@@ -113,7 +113,8 @@ def evaluate(
     pending: dict[str, tuple[bytes, tuple[str, bool, bytes]]] = {}  # name -> content, facts
     for manifest in manifests:
         assert manifest.content is not None
-        facts = (manifest.name, manifest.valid, _neighbours(manifest, by_name))
+        neighbours = _neighbours(manifest, by_name) if manifest.integrations else b""
+        facts = (manifest.name, manifest.valid, neighbours)
         entry = cache.verdict(context, manifest.content)
         if entry is None or entry[:3] != facts:
             pending[manifest.name] = (manifest.content, facts)
