@@ -9,6 +9,7 @@ only for files that have a finding (`LazyPositions`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +78,9 @@ def name_of(document: Mapping[str, Any]) -> str | None:
     """`metadata.name` when it is a non-empty string."""
     metadata = document.get("metadata")
     name = metadata.get("name") if isinstance(metadata, Mapping) else None
-    return name if isinstance(name, str) and name else None
+    # Interned, like the tools below: a name is written once in the cache, however many
+    # manifests name it (and read back as one object).
+    return sys.intern(name) if isinstance(name, str) and name else None
 
 
 def integrations_of(document: Mapping[str, Any]) -> tuple[str, ...]:
@@ -87,7 +90,7 @@ def integrations_of(document: Mapping[str, Any]) -> tuple[str, ...]:
     if not isinstance(flows, list):
         return ()
     tools = (flow.get("tool") for flow in flows if isinstance(flow, Mapping))
-    return tuple(dict.fromkeys(t for t in tools if isinstance(t, str)))
+    return tuple(dict.fromkeys(sys.intern(t) for t in tools if isinstance(t, str)))
 
 
 _START = Mark(1, 1)
