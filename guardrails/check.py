@@ -63,9 +63,7 @@ class Checked:
 
 def _locate_ahead(catalog: Catalog, violations: Iterable[Violation]) -> None:
     """Find where each violation points, on all cores, before `decide` asks one by one."""
-    by_name: dict[str, Manifest] = {}
-    for manifest in catalog.manifests:
-        by_name.setdefault(manifest.name, manifest)  # as `decide` picks a violation's file
+    by_name = catalog.by_name  # as `decide` picks a violation's file
     locate_all((by_name[v.manifest].positions, v.path) for v in violations if v.manifest in by_name)
 
 

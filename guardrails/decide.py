@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from guardrails.catalog.model import Catalog, Manifest, PolicyException
+from guardrails.catalog.model import Catalog, PolicyException
 from guardrails.catalog.safe_yaml import Path
 from guardrails.engine.interface import EngineError, PolicySet, Violation
 from guardrails.errors import GuardrailsError
@@ -207,9 +207,7 @@ def decide(
     only: frozenset[str] | None = None,
 ) -> Outcome:
     """Findings for every violation and problem, restricted to the files in `only`."""
-    manifests: dict[str, Manifest] = {}
-    for manifest in catalog.manifests:
-        manifests.setdefault(manifest.name, manifest)  # duplicates are already flagged
+    manifests = catalog.by_name  # duplicates are already flagged
     waivers = _Waivers(catalog.exceptions, policies, now)
     findings: list[Finding] = list(catalog.problems)
     seen: set[tuple[str, str, tuple[str | int, ...]]] = set()

@@ -270,28 +270,17 @@ class CatalogCache:
 
     # --- verdicts ---------------------------------------------------------------
 
-    def verdict(self, context: bytes, content: bytes) -> Any:
-        """What was remembered about the file with `content` under `context`, or None.
+    def verdicts(self, context: bytes) -> dict[bytes, Any]:
+        """What was remembered under `context`, by content key (read only: report what
+        was used and learnt with `keep_verdicts`). Only the latest check's context is
+        kept."""
+        return self._verdicts if context == self._verdict_context else {}
 
-        Only one context is kept: the one of the latest check.
-        """
-        if context != self._verdict_context:
-            return None
-        entry = self._verdicts.get(content)
-        if entry is not None:
-            self._keep_context(context)
-            self._used_verdicts[content] = entry
-        return entry
-
-    def remember_verdict(self, context: bytes, content: bytes, entry: Any) -> None:
-        """Remember `entry` (plain values) about the file with `content` under `context`."""
-        self._keep_context(context)
-        self._used_verdicts[content] = self._new_verdicts[content] = entry
-
-    def _keep_context(self, context: bytes) -> None:
-        if context != self._used_context:
-            self._used_context = context
-            self._used_verdicts, self._new_verdicts = {}, {}
+    def keep_verdicts(self, context: bytes, used: dict[bytes, Any], new: dict[bytes, Any]) -> None:
+        """Keep, under `context`, the verdicts this check `used` and those it learnt."""
+        self._used_context = context
+        self._used_verdicts = {**used, **new}
+        self._new_verdicts = new
 
     # --- reading and writing ----------------------------------------------------
 

@@ -104,32 +104,40 @@ def evaluate(
     names = [m.name for m in manifests]
     if not _judged_one_by_one(policies, engine) or len(set(names)) != len(names):
         return _evaluate(manifests, names, policies, engine, now)
-    by_name = {m.name: m for m in manifests}
+    by_name = catalog.by_name
     if cache is None or any(m.content is None for m in manifests):
         return _in_parts(manifests, by_name, policies, engine, now, helper)
 
     context = _context(policies, engine, now)
+    remembered = cache.verdicts(context)
+    used: dict[bytes, Any] = {}
+    stamps = _stamps(manifests)
     found: list[Violation] = []
     pending: dict[str, tuple[bytes, tuple[str, bool, bytes]]] = {}  # name -> content, facts
     for manifest in manifests:
-        assert manifest.content is not None
-        neighbours = _neighbours(manifest, by_name) if manifest.integrations else b""
+        content = manifest.content
+        assert content is not None
+        # Each tool it names, as its validity and content, or as absent ("-"). Which
+        # tools it names follows from its own content; contents are fixed-size digests.
+        neighbours = b"".join([stamps.get(tool, b"-") for tool in manifest.integrations])
         facts = (manifest.name, manifest.valid, neighbours)
-        entry = cache.verdict(context, manifest.content)
+        entry = remembered.get(content)
         if entry is None or entry[:3] != facts:
-            pending[manifest.name] = (manifest.content, facts)
+            pending[manifest.name] = (content, facts)
             continue
+        used[content] = entry
         found += [Violation(rule, manifest.name, path, text) for rule, path, text in entry[3]]
-    if not pending:
-        return found  # nothing changed that a rule can see: the engine is not even started
-
-    fresh = _in_parts([by_name[n] for n in pending], by_name, policies, engine, now, helper)
-    own: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {n: [] for n in pending}
-    for violation in fresh:
-        own[violation.manifest].append((violation.rule, violation.path, violation.message))
-    for name, (content, facts) in pending.items():
-        cache.remember_verdict(context, content, (*facts, tuple(own[name])))
-    return found + fresh
+    new: dict[bytes, Any] = {}
+    if pending:  # else nothing changed that a rule can see: the engine is not even started
+        fresh = _in_parts([by_name[n] for n in pending], by_name, policies, engine, now, helper)
+        own: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {n: [] for n in pending}
+        for violation in fresh:
+            own[violation.manifest].append((violation.rule, violation.path, violation.message))
+        for name, (content, facts) in pending.items():
+            new[content] = (*facts, tuple(own[name]))
+        found += fresh
+    cache.keep_verdicts(context, used, new)
+    return found
 
 
 def _in_parts(
@@ -199,17 +207,6 @@ def _context(policies: PolicySet, engine: Engine, now: date) -> bytes:
     return digest.digest()
 
 
-def _neighbours(manifest: Manifest, by_name: Mapping[str, Manifest]) -> bytes:
-    """Each tool `manifest` names, as its validity and content, or as absent.
-
-    Which tools it names follows from its own content, and contents are fixed-size
-    digests: equal bytes mean the same neighbours.
-    """
-    parts = []
-    for tool in manifest.integrations:
-        target = by_name.get(tool)
-        if target is None or target.content is None:
-            parts.append(b"-")
-        else:
-            parts += [b"+" if target.valid else b"!", target.content]
-    return b"".join(parts)
+def _stamps(manifests: Iterable[Manifest]) -> dict[str, bytes]:
+    """Each manifest's validity and content, as the manifests naming it remember it."""
+    return {m.name: (b"+" if m.valid else b"!") + (m.content or b"") for m in manifests}
