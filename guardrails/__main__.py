@@ -1,5 +1,5 @@
 """`python -m guardrails` runs the command line."""
 
-from guardrails.cli import main
+from guardrails.cli import entry
 
-main()
+entry()

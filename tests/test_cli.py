@@ -15,10 +15,10 @@ HEAVY = ("boto3", "botocore", "regorus", "regopy", "jsonschema", "opa_client", "
 
 def test_help_imports_no_engine_and_no_cloud_sdk() -> None:
     probe = (
-        "import runpy, sys\n"
-        "sys.argv = ['guardrails', '--help']\n"
+        "import sys\n"
+        "from guardrails.cli import main\n"
         "try:\n"
-        "    runpy.run_module('guardrails', run_name='__main__')\n"
+        "    main(['--help'], prog_name='guardrails')\n"
         "except SystemExit as exit:\n"
         "    assert exit.code == 0, exit.code\n"
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -118,65 +119,77 @@ def check(
     across manifests still see the whole catalog). Exit 0 when nothing blocks, 1 when
     something does, 2 when the check could not run.
     """
-    from guardrails.catalog.tree import WorkTree, display_path
-    from guardrails.check import run_check
-    from guardrails.config import load_config
-    from guardrails.engine import get_engine
-    from guardrails.report import Report, render
+    # A check builds hundreds of thousands of objects, none in a cycle, and soon exits:
+    # cyclic garbage collection would only scan them over and over.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from guardrails.catalog.tree import WorkTree, display_path
+        from guardrails.check import run_check
+        from guardrails.config import load_config
+        from guardrails.engine import get_engine
+        from guardrails.report import Report, render
 
-    root, extra, selected = resolve_targets(paths, catalog)
-    tree = WorkTree(root)
-    only = frozenset(display_path(p) for p in selected) if selected is not None else None
-    policy_tree = None
-    if policies_ref is not None:
-        from guardrails.catalog.git_tree import GitTree, config_at
+        root, extra, selected = resolve_targets(paths, catalog)
+        tree = WorkTree(root)
+        only = frozenset(display_path(p) for p in selected) if selected is not None else None
+        policy_tree = None
+        if policies_ref is not None:
+            from guardrails.catalog.git_tree import GitTree, config_at
 
-        # The settings too: they name the policy folders and switch the defaults.
-        policy_tree = GitTree(root, policies_ref)
-        config = config_at(policy_tree)
-    else:
-        config = load_config(root)
-    changes = None
-    if changed_since is not None:
-        from guardrails.catalog.git_tree import changes_since
-        from guardrails.catalog.tree import YAML_SUFFIXES
+            # The settings too: they name the policy folders and switch the defaults.
+            policy_tree = GitTree(root, policies_ref)
+            config = config_at(policy_tree)
+        else:
+            config = load_config(root)
+        changes = None
+        if changed_since is not None:
+            from guardrails.catalog.git_tree import changes_since
+            from guardrails.catalog.tree import YAML_SUFFIXES
 
-        # Changed exception files are reported too, unless they are read from the ref.
-        exceptions = None if policies_ref is not None else config.exceptions
-        changes = changes_since(root, changed_since, config.manifests, YAML_SUFFIXES, exceptions)
-    checked = run_check(
-        tree,
-        config,
-        now.date() if now else date.today(),
-        engine=get_engine(
-            engine, opa_url=opa_url, opa_token_env=opa_token_env, opa_timeout=opa_timeout
-        ),
-        policy_tree=policy_tree,
-        extra=extra,
-        only=only if changes is None else None,  # --changed-since narrows it below
-        cache_root=None if no_cache else root,
-    )
-    removed: tuple[str, ...] = ()
-    if changes is not None:
-        from guardrails.catalog.git_tree import report_changes
-
-        checked, removed = report_changes(checked, changes, root, only)
-        only = checked.reported
-    reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
-    color = output is None and fmt == "text" and sys.stdout.isatty()
-    text = render(fmt, Report(checked.outcome, checked.rules, reported, color, removed))
-    if fmt == "text" and removed:
-        text += "".join(
-            f"note: {file} was deleted: planned removal (apply revokes its access)\n"
-            for file in removed
+            # Changed exception files are reported too, unless they are read from the ref.
+            exceptions = None if policies_ref is not None else config.exceptions
+            changes = changes_since(
+                root, changed_since, config.manifests, YAML_SUFFIXES, exceptions
+            )
+        checked = run_check(
+            tree,
+            config,
+            now.date() if now else date.today(),
+            engine=get_engine(
+                engine, opa_url=opa_url, opa_token_env=opa_token_env, opa_timeout=opa_timeout
+            ),
+            policy_tree=policy_tree,
+            extra=extra,
+            only=only if changes is None else None,  # --changed-since narrows it below
+            cache_root=None if no_cache else root,
         )
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as err:
-            raise GuardrailsError(f"{output}: cannot write the report: {err.strerror}") from None
-    else:
-        click.echo(text, nl=False, color=color)
-    outcome = checked.outcome
-    blocked = outcome.blocking or (fail_on_warn and outcome.warnings)
-    sys.exit(1 if blocked else 0)
+        removed: tuple[str, ...] = ()
+        if changes is not None:
+            from guardrails.catalog.git_tree import report_changes
+
+            checked, removed = report_changes(checked, changes, root, only)
+            only = checked.reported
+        reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
+        color = output is None and fmt == "text" and sys.stdout.isatty()
+        text = render(fmt, Report(checked.outcome, checked.rules, reported, color, removed))
+        if fmt == "text" and removed:
+            text += "".join(
+                f"note: {file} was deleted: planned removal (apply revokes its access)\n"
+                for file in removed
+            )
+        if output is not None:
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as err:
+                raise GuardrailsError(
+                    f"{output}: cannot write the report: {err.strerror}"
+                ) from None
+        else:
+            click.echo(text, nl=False, color=color)
+        outcome = checked.outcome
+        blocked = outcome.blocking or (fail_on_warn and outcome.warnings)
+        sys.exit(1 if blocked else 0)
+    finally:
+        if collecting:
+            gc.enable()
