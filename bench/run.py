@@ -122,8 +122,8 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
         floor, cold, warm = row["floor"], row["cold"], row["warm"]
         lines.append(
             f"| {row['manifests']:,} | {floor['seconds']:.2f} | {cold['seconds']:.2f} "
-            f"| {cold['seconds'] / floor['seconds']:.2f} | {warm['seconds']:.2f} "
-            f"| {warm['seconds'] / cold['seconds']:.2f} | {cold['cpu_seconds']:.2f} "
+            f"| {cold['seconds'] / floor['seconds']:.3f} | {warm['seconds']:.2f} "
+            f"| {warm['seconds'] / cold['seconds']:.3f} | {cold['cpu_seconds']:.2f} "
             f"| {warm['cpu_seconds']:.2f} | {cold['rss_mib']} |"
         )
     return lines
