@@ -293,6 +293,14 @@ class CatalogCache:
         starts again. A cache that cannot be written is simply not written: it is an
         optimisation.
         """
+        try:
+            self._save()
+        finally:
+            if self._reading is not None:  # reopened should a document still be asked for
+                self._reading.close()
+                self._reading = None
+
+    def _save(self) -> None:
         changes = self._changes()
         if changes is None:
             return
