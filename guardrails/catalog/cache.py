@@ -246,7 +246,11 @@ class CatalogCache:
         try:
             if self._reading is None:
                 self._reading = open(self.folder / _DOCUMENTS, "rb")  # noqa: SIM115 - kept open
-            payload = os.pread(self._reading.fileno(), length, offset)
+            if hasattr(os, "pread"):  # forked workers share the file: no shared offset
+                payload = os.pread(self._reading.fileno(), length, offset)
+            else:  # pragma: no cover - Windows, where nothing is forked
+                self._reading.seek(offset)
+                payload = self._reading.read(length)
         except OSError:
             return None
         return payload if _sha(payload) == sha else None
