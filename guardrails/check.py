@@ -123,9 +123,10 @@ def run_check(
     # the other core, which meanwhile loads the parser's validator and the engine. It
     # starts before the cache is read: the less memory the two processes share, the
     # fewer pages this one copies as it goes on.
-    helper = _second_core(policies, engine, now) if cache_root is not None else None
-    cache = _open_cache(cache_root) if cache_root is not None else None
+    helper = None
     try:
+        helper = _second_core(policies, engine, now) if cache_root is not None else None
+        cache = _open_cache(cache_root) if cache_root is not None else None
         catalog = load_catalog(
             catalog_tree, config, extra, exceptions_from=policy_tree, cache=cache, helper=helper
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -100,4 +102,37 @@ def test_a_reader_that_goes_away_is_no_internal_error() -> None:
     stderr = process.stderr.read().decode()
     assert process.wait() == 2
     assert "internal error" not in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_closed_stderr_does_not_change_the_verdict(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(EXAMPLES, catalog, ignore=shutil.ignore_patterns("bad"))
+    command = [sys.executable, "-m", "guardrails", "check", str(catalog), "--now", NOW]
+    # `guardrails check ... 2>&-`
+    closed = subprocess.run(command, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.close(2))
+    assert closed.returncode == 0
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_report_cut_short_never_passes(tmp_path: Path, unbuffered: str) -> None:
+    """The reader goes away after a few bytes of a report larger than a pipe holds:
+    exit 2, whether Python buffers stdout or not (PYTHONUNBUFFERED, as CI sets)."""
+    from bench.corpus import generate
+
+    catalog = generate(tmp_path / "corpus", 600, seed=5)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        environment["PYTHONUNBUFFERED"] = "1"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "guardrails", "check", str(catalog), "--now", NOW, "-f", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(10)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 2, stderr
     assert "Traceback" not in stderr

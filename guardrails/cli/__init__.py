@@ -6,6 +6,7 @@ could not do its job. Heavy modules are imported inside commands so `--help` is 
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from typing import Any
@@ -149,17 +150,37 @@ def entry() -> None:
     the interpreter down object by object after a large check would only add to the
     wait. (Tests call `main` and keep their process.)
     """
+    _buffer_stdout()
     try:
         main()
         code: Any = 0
     except SystemExit as done:
         code = done.code
     if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = 1
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        code = code or EXIT_ERROR  # a report nobody read never counts as a pass
+        if sys.stderr is not None:
+            print(code, file=sys.stderr)
+        code = EXIT_BLOCKED
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            if stream is sys.stdout:
+                code = code or EXIT_ERROR  # a report nobody read never counts as a pass
     os._exit(code or 0)
+
+
+def _buffer_stdout() -> None:
+    """Give an unbuffered stdout (PYTHONUNBUFFERED, `python -u`) a buffer again.
+
+    Unbuffered, a write that a closing pipe cuts short is taken as whole, and a report
+    nobody read could pass; a buffered writer writes every byte or raises.
+    """
+    stdout = sys.stdout
+    if isinstance(stdout, io.TextIOWrapper) and isinstance(stdout.buffer, io.FileIO):
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(stdout.buffer),
+            encoding=stdout.encoding,
+            errors=stdout.errors,
+            line_buffering=True,
+        )

@@ -171,6 +171,8 @@ def check(
             checked, removed = report_changes(checked, changes, root, only)
             only = checked.reported
         reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
+        if output is None and sys.stdout is None:
+            raise GuardrailsError("standard output is closed: use --output FILE for the report")
         color = output is None and fmt == "text" and sys.stdout.isatty()
         text = render(fmt, Report(checked.outcome, checked.rules, reported, color, removed))
         if fmt == "text" and removed:
