@@ -193,5 +193,6 @@ def check(
         blocked = outcome.blocking or (fail_on_warn and outcome.warnings)
         sys.exit(1 if blocked else 0)
     finally:
+        gc.unfreeze()  # loading froze the catalog out of the collector's way: no longer
         if collecting:
             gc.enable()
