@@ -15,14 +15,8 @@ from guardrails.catalog.tree import Tree
 from guardrails.config import Config
 from guardrails.decide import EXCEPTION_RULES, decide
 from guardrails.engine import get_engine
-from guardrails.engine.evaluate import LOCAL_ENGINES, engine_input, evaluate
-from guardrails.engine.interface import (
-    VIOLATIONS_QUERY,
-    Engine,
-    PolicySet,
-    Violation,
-    violations_from,
-)
+from guardrails.engine.evaluate import LOCAL_ENGINES, engine_input, evaluate, judge
+from guardrails.engine.interface import Engine, PolicySet, Violation
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.findings import Outcome, Rule
 
@@ -87,12 +81,11 @@ def _second_core(policies: PolicySet, engine: Engine, now: date) -> SecondCore |
         for kind in ("manifest", "exception"):
             fast_validator(kind)
         evaluator = engine.prepare(policies)
-        evaluator.query(VIOLATIONS_QUERY, engine_input((), (), now))  # compiles its regexes
-
-        def judge(document: Any) -> list[Violation]:
-            return violations_from(evaluator.query(VIOLATIONS_QUERY, document))
-
-        return {"examine": lambda files: [examine(*file) for file in files], "judge": judge}
+        judge(evaluator, engine_input((), (), now))  # compiles the policies' regexes
+        return {
+            "examine": lambda files: [examine(*file) for file in files],
+            "judge": lambda document: judge(evaluator, document),
+        }
 
     return SecondCore.start(warm_up)
 

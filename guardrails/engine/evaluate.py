@@ -43,6 +43,7 @@ from guardrails.catalog.model import Catalog, Manifest
 from guardrails.engine.interface import (
     VIOLATIONS_QUERY,
     Engine,
+    Evaluator,
     PolicySet,
     Violation,
     violations_from,
@@ -156,7 +157,7 @@ def _in_parts(
     bounds = [len(judged) * i // count for i in range(count + 1)]
     parts = [judged[start:stop] for start, stop in itertools.pairwise(bounds)]
 
-    def judge(part: Sequence[Manifest]) -> list[Violation]:
+    def judge_part(part: Sequence[Manifest]) -> list[Violation]:
         inside = {m.name for m in part}
         named = {t for m in part for t in m.integrations if t in by_name}
         neighbours = [by_name[tool] for tool in sorted(named - inside)]
@@ -164,17 +165,21 @@ def _in_parts(
         document = engine_input(part, inside | named, now, neighbours)
         done, found = helper.run("judge", document) if helper and count == 1 else (False, [])
         if not done:
-            found = violations_from(engine.prepare(policies).query(VIOLATIONS_QUERY, document))
+            found = judge(engine.prepare(policies), document)
         return [v for v in found if v.manifest in inside]  # a rule judges only its input's
 
-    return [violation for found in on_all_cores(judge, parts, count) for violation in found]
+    return [violation for found in on_all_cores(judge_part, parts, count) for violation in found]
+
+
+def judge(evaluator: Evaluator, document: Mapping[str, Any]) -> list[Violation]:
+    """The violations `evaluator`'s policies report for the input `document`."""
+    return violations_from(evaluator.query(VIOLATIONS_QUERY, document))
 
 
 def _evaluate(
     judged: Iterable[Manifest], names: Iterable[str], policies: PolicySet, engine: Engine, now: date
 ) -> list[Violation]:
-    evaluator = engine.prepare(policies)
-    return violations_from(evaluator.query(VIOLATIONS_QUERY, engine_input(judged, names, now)))
+    return judge(engine.prepare(policies), engine_input(judged, names, now))
 
 
 def _judged_one_by_one(policies: PolicySet, engine: Engine) -> bool:
