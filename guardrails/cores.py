@@ -77,8 +77,8 @@ class SecondCore:
     validator, the Rego engine with the policies: tens of milliseconds of imports and
     compilation) while this process reads the catalog from the cache; then it examines
     the changed files and judges the changed manifests. If it cannot (no fork here, one
-    core, it failed, it died), the caller does the work itself: results are the same
-    either way, only the time differs.
+    core, it failed, it died), the work is done here: results are the same either way,
+    only the time differs.
     """
 
     def __init__(self, pid: int, requests: int, answers: int) -> None:
@@ -102,8 +102,8 @@ class SecondCore:
         os.close(answers_write)
         return cls(pid, requests, answers)
 
-    def run(self, task: str, argument: Any) -> tuple[bool, Any]:
-        """(True, what `task` returned for `argument`), or (False, None): do it yourself.
+    def run(self, task: str, argument: Any, here: Callable[[], R]) -> R:
+        """What `task` returns for `argument` there; what `here()` returns if it cannot.
 
         A `GuardrailsError` raised there is raised here.
         """
@@ -113,10 +113,10 @@ class SecondCore:
             _send(self._requests, pickle.dumps((task, argument), pickle.HIGHEST_PROTOCOL))
             outcome, value = pickle.loads(_receive(self._answers))
         except Exception:
-            return False, None
+            return here()
         if outcome == "raised":
             raise value
-        return outcome == "done", value
+        return value if outcome == "done" else here()
 
     def close(self) -> None:
         """Stop the process (it may still be warming up: nothing it does is needed)."""

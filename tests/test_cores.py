@@ -26,6 +26,11 @@ def _break(_: Any) -> None:
     raise ValueError("a bug")
 
 
+def here() -> str:
+    """What the caller does itself when the second core cannot."""
+    return "done here"
+
+
 def _tasks() -> dict[str, Any]:
     return {"double": lambda x: 2 * x, "refuse": _refuse, "break": _break}
 
@@ -39,8 +44,8 @@ def test_the_second_core_answers_requests() -> None:
     helper = SecondCore.start(_tasks)
     assert helper is not None
     try:
-        assert helper.run("double", 21) == (True, 42)
-        assert helper.run("double", [1]) == (True, [1, 1])
+        assert helper.run("double", 21, here) == 42
+        assert helper.run("double", [1], here) == [1, 1]
     finally:
         helper.close()
 
@@ -50,8 +55,8 @@ def test_a_users_error_there_is_raised_here() -> None:
     assert helper is not None
     try:
         with pytest.raises(GuardrailsError, match="not valid Rego"):
-            helper.run("refuse", None)
-        assert helper.run("double", 1) == (True, 2)  # and it goes on serving
+            helper.run("refuse", None, here)
+        assert helper.run("double", 1, here) == 2  # and it goes on serving
     finally:
         helper.close()
 
@@ -60,10 +65,10 @@ def test_a_failure_there_leaves_the_work_to_this_process() -> None:
     helper = SecondCore.start(_tasks)
     assert helper is not None
     try:
-        assert helper.run("break", None) == (False, None)
-        assert helper.run("no such task", None) == (False, None)
+        assert helper.run("break", None, here) == "done here"
+        assert helper.run("no such task", None, here) == "done here"
         os.kill(helper._pid, signal.SIGKILL)
-        assert helper.run("double", 1) == (False, None)
+        assert helper.run("double", 1, here) == "done here"
     finally:
         helper.close()
     helper.close()  # closing twice is harmless
@@ -76,6 +81,6 @@ def test_a_warm_up_that_fails_leaves_all_work_here() -> None:
     helper = SecondCore.start(broken)
     assert helper is not None
     try:
-        assert helper.run("double", 1) == (False, None)
+        assert helper.run("double", 1, here) == "done here"
     finally:
         helper.close()

@@ -154,12 +154,13 @@ def _examine(
             unknown.append((len(loaded.paths), data, key))
             loaded.examined(path, data, None, key)
 
-    fresh = None
+    def here() -> list[ExaminedFile]:
+        return on_all_cores(lambda item: examine(item[1], kind, max_bytes), unknown, workers)
+
     if helper is not None and 0 < len(unknown) < PARALLEL_FROM:
-        done, fresh = helper.run("examine", [(data, kind, max_bytes) for _, data, _ in unknown])
-        fresh = fresh if done else None
-    if fresh is None:
-        fresh = on_all_cores(lambda item: examine(item[1], kind, max_bytes), unknown, workers)
+        fresh = helper.run("examine", [(data, kind, max_bytes) for _, data, _ in unknown], here)
+    else:
+        fresh = here()
     for (index, _, key), examined in zip(unknown, fresh, strict=True):
         cache.put(key, examined)
         loaded.settle(index, examined)

@@ -163,9 +163,11 @@ def _in_parts(
         neighbours = [by_name[tool] for tool in sorted(named - inside)]
         # Names too: only those a rule can ask about from this part.
         document = engine_input(part, inside | named, now, neighbours)
-        done, found = helper.run("judge", document) if helper and count == 1 else (False, [])
-        if not done:
-            found = judge(engine.prepare(policies), document)
+
+        def here() -> list[Violation]:
+            return judge(engine.prepare(policies), document)
+
+        found = helper.run("judge", document, here) if helper and count == 1 else here()
         return [v for v in found if v.manifest in inside]  # a rule judges only its input's
 
     return [violation for found in on_all_cores(judge_part, parts, count) for violation in found]
