@@ -191,12 +191,7 @@ def _judged_one_by_one(policies: PolicySet, engine: Engine) -> bool:
     here; an organisation's own rules may look anywhere in the catalog, and an OPA
     server's policies may change between checks without anything here changing.
     """
-    from guardrails.shipped import shipped_dir
-
-    if engine.name not in LOCAL_ENGINES:
-        return False
-    shipped = {p.read_text("utf-8") for p in shipped_dir("policies").glob("*.rego")}
-    return all(module.text in shipped for module in policies.modules)
+    return engine.name in LOCAL_ENGINES and all(module.shipped for module in policies.modules)
 
 
 def _context(policies: PolicySet, engine: Engine, now: date) -> bytes:

@@ -45,6 +45,8 @@ class PolicyModule:
     """Where it came from, as reports name it."""
     text: str
     """Its source."""
+    shipped: bool = False
+    """True when its text is that of a file of the shipped library."""
 
 
 @dataclass(frozen=True)

@@ -40,16 +40,19 @@ def _rego_files(tree: Tree, folder: str, tests: bool) -> list[str]:
 
 def rego_modules(tree: Tree, config: Config, tests: bool = False) -> list[PolicyModule]:
     """The Rego modules in force (or their `*_test.rego` files when `tests`)."""
+    shipped = shipped_dir("policies")
+    library = WorkTree(shipped.parent)
+    # Read even when not in force: an organisation file may be a copy of one.
+    library_texts = {p: _read_text(library, p) for p in _rego_files(library, shipped.name, tests)}
     chosen: dict[str, PolicyModule] = {}
-    sources: list[tuple[Tree, str]] = []
     if config.default_policies:
-        shipped = shipped_dir("policies")
-        sources.append((WorkTree(shipped.parent), shipped.name))
-    sources.append((tree, config.policies))
-    for source, folder in sources:
-        for path in _rego_files(source, folder, tests):
-            text = _read_text(source, path)
-            chosen[PurePosixPath(path).name] = PolicyModule(source.display(path), text)
+        for path, text in library_texts.items():
+            chosen[PurePosixPath(path).name] = PolicyModule(library.display(path), text, True)
+    shipped_texts = set(library_texts.values())
+    for path in _rego_files(tree, config.policies, tests):
+        text = _read_text(tree, path)
+        module = PolicyModule(tree.display(path), text, text in shipped_texts)
+        chosen[PurePosixPath(path).name] = module
     return list(chosen.values())
 
 
