@@ -17,7 +17,7 @@ from guardrails.catalog.model import Catalog, PolicyException
 from guardrails.catalog.safe_yaml import Path
 from guardrails.engine.interface import EngineError, PolicySet, Violation
 from guardrails.errors import GuardrailsError
-from guardrails.findings import AppliedException, Finding, Outcome, Rule, Summary, format_path
+from guardrails.findings import AppliedException, Finding, Outcome, Rule, Summary
 
 DEFAULT_MAX_EXCEPTION_DAYS = 365
 
@@ -71,34 +71,6 @@ EXCEPTION_RULES = {
         ),
     )
 }
-
-
-def _finding(
-    rule: Rule,
-    manifest: str | None,
-    file: str,
-    mark: Any,
-    path: tuple[str | int, ...],
-    message: str,
-    blocking: bool,
-    exception: AppliedException | None = None,
-) -> Finding:
-    return Finding(
-        rule=rule.id,
-        title=rule.title,
-        category=rule.category,
-        severity=rule.severity,
-        level=rule.level,
-        blocking=blocking,
-        manifest=manifest,
-        file=file,
-        line=mark.line,
-        column=mark.column,
-        path=format_path(path),
-        message=message,
-        remediation=rule.remediation,
-        exception=exception,
-    )
 
 
 class _Waivers:
@@ -170,9 +142,10 @@ class _Waivers:
                 rule_id, path, message = problem
                 rule = EXCEPTION_RULES[rule_id]
                 mark = exc.positions.locate(path)
+                message = f"{exc.name}: {message}"
                 yield (
                     exc,
-                    _finding(rule, None, exc.file, mark, path, f"{exc.name}: {message}", True),
+                    rule.finding(exc.file, mark.line, mark.column, path, message, blocking=True),
                 )
                 continue
             for index, tool in enumerate(exc.manifests):
@@ -185,17 +158,11 @@ class _Waivers:
                 )
                 path = ("spec", "manifests", index)
                 mark = exc.positions.locate(path)
+                message = f"{exc.name} waives {exc.rule} for {tool}, but {reason}"
+                unused = EXCEPTION_RULES["EXC-UNUSED"]
                 yield (
                     exc,
-                    _finding(
-                        EXCEPTION_RULES["EXC-UNUSED"],
-                        None,
-                        exc.file,
-                        mark,
-                        path,
-                        f"{exc.name} waives {exc.rule} for {tool}, but {reason}",
-                        False,
-                    ),
+                    unused.finding(exc.file, mark.line, mark.column, path, message, blocking=False),
                 )
 
 
@@ -236,15 +203,15 @@ def decide(
         )
         mark = target.positions.locate(violation.path)
         findings.append(
-            _finding(
-                rule,
-                violation.manifest,
+            rule.finding(
                 target.file,
-                mark,
+                mark.line,
+                mark.column,
                 violation.path,
                 violation.message,
-                blocking,
-                applied,
+                blocking=blocking,
+                manifest=violation.manifest,
+                exception=applied,
             )
         )
 

@@ -32,6 +32,37 @@ class Rule:
     example: str = ""
     """A compliant manifest snippet."""
 
+    def finding(
+        self,
+        file: str,
+        line: int,
+        column: int,
+        path: tuple[str | int, ...],
+        message: str,
+        *,
+        blocking: bool,
+        manifest: str | None = None,
+        remediation: str = "",
+        exception: AppliedException | None = None,
+    ) -> Finding:
+        """A finding of this rule at `file:line:column`, `path` in its document."""
+        return Finding(
+            rule=self.id,
+            title=self.title,
+            category=self.category,
+            severity=self.severity,
+            level=self.level,
+            blocking=blocking,
+            manifest=manifest,
+            file=file,
+            line=line,
+            column=column,
+            path=format_path(path),
+            message=message,
+            remediation=remediation or self.remediation,
+            exception=exception,
+        )
+
 
 @dataclass(frozen=True)
 class AppliedException:

@@ -19,7 +19,7 @@ from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.cores import PARALLEL_FROM, on_all_cores
 from guardrails.errors import GuardrailsError
-from guardrails.findings import Finding, Rule, format_path
+from guardrails.findings import Finding, Rule
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache, Stored
@@ -69,21 +69,15 @@ def problem(
     manifest: str | None = None,
 ) -> Finding:
     """A blocking finding of a built-in schema rule."""
-    rule = SCHEMA_RULES[rule_id]
-    return Finding(
-        rule=rule.id,
-        title=rule.title,
-        category=rule.category,
-        severity=rule.severity,
-        level=rule.level,
+    return SCHEMA_RULES[rule_id].finding(
+        file,
+        mark.line,
+        mark.column,
+        path,
+        message,
         blocking=True,
         manifest=manifest,
-        file=file,
-        line=mark.line,
-        column=mark.column,
-        path=format_path(path),
-        message=message,
-        remediation=remediation or rule.remediation,
+        remediation=remediation,
     )
 
 
