@@ -178,7 +178,8 @@ class LoadedFiles:
         self.paths: list[str] = []
         """The files, relative to the tree's root."""
         self.facts: list[Facts] = []
-        """For each file: valid, problems, mapping, name, integrations (`ExaminedFile`'s)."""
+        """For each file: name, integrations, valid, mapping, problems (`ExaminedFile`'s,
+        in the order the cache keeps them)."""
         self.keys: list[bytes | None] = []
         """For each file: its content key (None without a cache, or when refused)."""
         self._data: list[bytes | None] = []
@@ -207,7 +208,7 @@ class LoadedFiles:
         self._examined.append(None)
         name, integrations, valid, mapping, rows, _ = stored
         problems = tuple(FileProblem(*row) for row in rows) if rows else ()
-        self.facts.append((valid, problems, mapping, name, integrations))
+        self.facts.append((name, integrations, valid, mapping, problems))
 
     def document(self, index: int) -> Any:
         """The document of the file at `index` (parsed to a mapping)."""
@@ -243,17 +244,17 @@ class LoadedFiles:
         return examine(data, self._kind, self._max_bytes).document
 
 
-Facts = tuple[bool, tuple[FileProblem, ...], bool, str | None, tuple[str, ...]]
-_UNSETTLED: Facts = (False, (), False, None, ())
+Facts = tuple[str | None, tuple[str, ...], bool, bool, tuple[FileProblem, ...]]
+_UNSETTLED: Facts = (None, (), False, False, ())
 
 
 def _facts(examined: ExaminedFile) -> Facts:
     return (
-        examined.valid,
-        examined.problems,
-        examined.mapping,
         examined.name,
         examined.integrations,
+        examined.valid,
+        examined.mapping,
+        examined.problems,
     )
 
 
@@ -353,7 +354,7 @@ def _load_catalog(
     loaded = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers, helper)
     shown_files = [tree.display(path) for path in files]
     for index, (path, shown) in enumerate(zip(files, shown_files, strict=True)):
-        valid, found, mapping, name, integrations = loaded.facts[index]
+        name, integrations, valid, mapping, found = loaded.facts[index]
         _report(found, name, shown, problems)
         if mapping:
             stem = name or PurePosixPath(path).stem
@@ -368,7 +369,7 @@ def _load_catalog(
     loaded = _examine(source, exception_files, "exception", config.max_file_bytes, cache, 1, helper)
     for index, path in enumerate(exception_files):
         shown = source.display(path)
-        valid, found, _, name, _ = loaded.facts[index]
+        name, _, valid, _, found = loaded.facts[index]
         _report(found, name, shown, problems)
         if not valid:
             continue
