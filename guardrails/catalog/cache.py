@@ -40,7 +40,6 @@ The cache lives in `.guardrails-cache/` at the catalog root; `--no-cache` skips 
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import hmac
 import importlib.util
@@ -49,13 +48,14 @@ import os
 import struct
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from guardrails.catalog.examine import ExaminedFile
 from guardrails.catalog.safe_yaml import Answer, Mark
 from guardrails.catalog.tree import Signature
+from guardrails.memory import acyclic
 
 FOLDER = ".guardrails-cache"
 _TABLES = "catalog.v2"
@@ -413,7 +413,7 @@ class CatalogCache:
             return
         if not hmac.compare_digest(mac, hmac.digest(self._secret, tables, "sha256")):
             return  # not written by this user's guardrails: ignore it all
-        with _no_cycle_collection():
+        with acyclic():
             loaded = marshal.loads(tables)
         if loaded[0] != self._fingerprint:
             return  # another version of the loader: nothing in it applies
@@ -435,7 +435,7 @@ class CatalogCache:
             expected = hmac.digest(self._secret, self._base + record, "sha256")
             if len(record) != length or not hmac.compare_digest(mac, expected):
                 break  # truncated or not ours: what follows cannot be trusted either
-            with _no_cycle_collection():
+            with acyclic():
                 stored_bytes, files, examined, positions, context, verdicts = marshal.loads(record)
             self._stored_bytes = max(self._stored_bytes, stored_bytes)
             for kind, changed in files.items():
@@ -453,20 +453,6 @@ class CatalogCache:
 
 def _sha(payload: bytes) -> bytes:
     return hashlib.sha256(payload).digest()
-
-
-@contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Hundreds of thousands of acyclic objects that live to the end of the check:
-    cyclic garbage collection while building them would triple the time."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()
 
 
 def _moved(stored: Stored, offset: int) -> Stored:

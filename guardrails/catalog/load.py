@@ -6,7 +6,6 @@ Nothing here raises for a bad file: a file that cannot be used becomes a blockin
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import PurePosixPath
@@ -20,6 +19,7 @@ from guardrails.config import Config
 from guardrails.cores import PARALLEL_FROM, on_all_cores
 from guardrails.errors import GuardrailsError
 from guardrails.findings import Finding, Rule
+from guardrails.memory import acyclic
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache, Stored
@@ -324,17 +324,8 @@ def load_catalog(
     processes examine files (None: as many as there are cores, for a large catalog);
     `helper` examines a few changed files on another core.
     """
-    # A catalog is a million small acyclic objects that live to the end of the check:
-    # cyclic garbage collection while building it is wasted work (a quarter of the
-    # load time at 10,000 manifests), and afterwards they are frozen out of its way.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with acyclic():  # a catalog is a million small objects in no cycle
         return _load_catalog(tree, config, extra, exceptions_from, cache, workers, helper)
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()
 
 
 def _load_catalog(
