@@ -101,11 +101,9 @@ def evaluate(
     the manifests whose verdict `cache` does not hold (a few: on the `helper`'s core);
     else the whole catalog at once.
     """
-    manifests = catalog.manifests
-    names = [m.name for m in manifests]
-    if not _judged_one_by_one(policies, engine) or len(set(names)) != len(names):
-        return _evaluate(manifests, names, policies, engine, now)
-    by_name = catalog.by_name
+    manifests, by_name = catalog.manifests, catalog.by_name
+    if not _judged_one_by_one(policies, engine) or len(by_name) != len(manifests):
+        return _evaluate(manifests, [m.name for m in manifests], policies, engine, now)
     if cache is None or any(m.content is None for m in manifests):
         return _in_parts(manifests, by_name, policies, engine, now, helper)
 
