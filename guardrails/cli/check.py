@@ -130,6 +130,8 @@ def check(
         from guardrails.engine import get_engine
         from guardrails.report import Report, render
 
+        if output is None and sys.stdout is None:  # before any work: nowhere to report it
+            raise GuardrailsError("standard output is closed: use --output FILE for the report")
         root, extra, selected = resolve_targets(paths, catalog)
         tree = WorkTree(root)
         only = frozenset(display_path(p) for p in selected) if selected is not None else None
@@ -171,8 +173,6 @@ def check(
             checked, removed = report_changes(checked, changes, root, only)
             only = checked.reported
         reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
-        if output is None and sys.stdout is None:
-            raise GuardrailsError("standard output is closed: use --output FILE for the report")
         color = output is None and fmt == "text" and sys.stdout.isatty()
         text = render(fmt, Report(checked.outcome, checked.rules, reported, color, removed))
         if fmt == "text" and removed:
