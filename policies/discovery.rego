@@ -28,7 +28,15 @@ undeclared[name] := tool if {
 # Who uses it, in words: "3 people", or "everyone (admin consent)".
 users(tool) := "everyone (an administrator consented for all users)" if tool.everyone
 
-users(tool) := sprintf("%d people", [tool.people]) if not tool.everyone
+users(tool) := "1 person" if {
+	not tool.everyone
+	tool.people == 1
+}
+
+users(tool) := sprintf("%d people", [tool.people]) if {
+	not tool.everyone
+	tool.people != 1
+}
 
 # STD-UNDECLARED-TOOL
 violation contains v if {

@@ -21,7 +21,7 @@ from guardrails.discover.usage import ToolUse
 from guardrails.errors import GuardrailsError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SAFE = re.compile(r"[^\w .,&()'+/-]")
+_SAFE = re.compile(r"[^\w .,:&()'+/@-]")
 
 
 def _scalar(text: str) -> str:
@@ -30,58 +30,61 @@ def _scalar(text: str) -> str:
     return "'" + cleaned.replace("'", "''") + "'"
 
 
+def _header(tool: ToolUse, now: str) -> list[str]:
+    """Comment lines saying where the draft came from and what to do with it."""
+    lines = [
+        f"Draft written by `guardrails discover` on {now}: {tool.title} is in use.",
+        "Evidence: "
+        + ", ".join(f"{r.count} {r.kind} record(s) from {r.source}" for r in tool.records)
+        + ".",
+        "Complete every <...> placeholder with the tool's owner: until then",
+        "`guardrails check` blocks this manifest.",
+    ]
+    if tool.scopes:
+        granted = ", ".join(f"{s.scope} ({s.risk})" for s in tool.scopes[:4])
+        lines.append(f"OAuth scopes granted: {granted}")
+    return [f"# {line}\n" for line in lines]
+
+
 def draft(tool: ToolUse, data: Mapping[str, Any], path: str, now: str) -> str:
     """The draft manifest text for `tool`."""
     from guardrails.cli.new import skeleton
 
-    text = skeleton(tool.tool, data, path)
     vendor = tool.known.vendor if tool.known is not None else None
     people = [p for p in tool.people if _EMAIL.match(p)]
-    evidence = ", ".join(f"{r.source} ({r.count} {r.kind} records)" for r in tool.records)
-    header = (
-        f"# Draft written by `guardrails discover` on {now}: {tool.title} is in use\n"
-        f"# ({evidence}). Complete every <...> placeholder with the tool's owner; until\n"
-        f"# then `guardrails check` blocks this manifest.\n"
-    )
-    if tool.scopes:
-        granted = ", ".join(f"{s.scope} ({s.risk})" for s in tool.scopes[:5])
-        header += f"# OAuth scopes granted: {granted}\n"
-    replacements = [
-        ("title: <Display name>", f"title: {_scalar(tool.title)}"),
-    ]
+    # Skeleton line (by its `key: placeholder`) -> the line(s) that replace it.
+    filled: dict[str, list[str]] = {"title: <Display name>": [f"title: {_scalar(tool.title)}"]}
     if vendor is not None and vendor.vendor:
-        replacements.append(("name: <Vendor legal name>", f"name: {_scalar(vendor.vendor)}"))
+        filled["name: <Vendor legal name>"] = [f"name: {_scalar(vendor.vendor)}"]
     if vendor is not None and vendor.website and vendor.website.startswith("https://"):
-        replacements.append(
-            ("# website: https://www.vendor.example", f"website: {_scalar(vendor.website)}")
-        )
+        filled["# website: https://www.vendor.example"] = [f"website: {_scalar(vendor.website)}"]
     if vendor is not None and vendor.capabilities:
-        replacements.append(
-            ("capabilities: [<capability>]", f"capabilities: [{', '.join(vendor.capabilities)}]")
-        )
+        filled["capabilities: [<capability>]"] = [
+            f"capabilities: [{', '.join(vendor.capabilities)}]  # from the vendor dictionary"
+        ]
     if people:
-        listed = ", ".join(people[:10])
-        more = f" and {len(people) - 10} more seen" if len(people) > 10 else ""
-        replacements.append(
-            (
-                "groups: [<directory-group>]",
-                f"groups: [<directory-group>]\n    users: [{listed}]  # seen using it{more}",
-            )
-        )
-        replacements.append(("seats: <seats>", f"seats: {len(people)}"))
+        more = f"; {len(people) - 10} more seen" if len(people) > 10 else ""
+        filled["groups: [<directory-group>]"] = [
+            "groups: [<directory-group>]      # prefer a group to the people listed below",
+            f"users: [{', '.join(people[:10])}]  # seen using it{more}",
+        ]
+        filled["seats: <seats>"] = [f"seats: {len(people)}  # people seen using it"]
     if tool.spend is not None and tool.spend.amount > 0:
-        spent = tool.spend.amount.quantize(Decimal(1))
-        seen = f"{tool.first_seen} to {tool.last_seen}" if tool.first_seen else "the export"
-        replacements.append(
-            (
-                "annual: <annual-cost>",
-                f"annual: {spent}  # {tool.spend.currency} spent from {seen}: check the real price",
-            )
-        )
-    for placeholder, value in replacements:
-        text = text.replace(placeholder, value, 1)
-    lines = text.splitlines(keepends=True)
-    return lines[0] + header + "".join(lines[1:])
+        seen = f"from {tool.first_seen} to {tool.last_seen}" if tool.first_seen else "in the export"
+        filled["annual: <annual-cost>"] = [
+            f"annual: {tool.spend.amount.quantize(Decimal(1))}  # {tool.spend.currency} "
+            f"spent {seen}: put the real yearly price"
+        ]
+    out: list[str] = []
+    for line in skeleton(tool.tool, data, path).splitlines(keepends=True):
+        body = line.strip()
+        match = next((key for key in filled if body.startswith(key)), None)
+        if match is None:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out += [f"{indent}{text}\n" for text in filled.pop(match)]
+    return out[0] + "".join(_header(tool, now)) + "".join(out[1:])
 
 
 def write_drafts(

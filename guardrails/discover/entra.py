@@ -13,8 +13,9 @@ Documented record shapes (Graph v1.0 collections: `{"value": [...], "@odata.next
 * `GET /users?$select=id,userPrincipalName,mail`: to name a principal by its address.
 
 Which collection a saved reply holds is read from its `@odata.context`, else from the
-fields its records have. Microsoft's own applications (owned by the tenants listed
-under `discovery.first_party_tenants` in the policy data) are not evidence of shadow IT.
+fields its records have. Microsoft's own applications (owned by Microsoft's tenant, or
+one listed in `discover.entra.first_party_tenants`) and managed identities are
+first-party: counted, never shadow IT.
 
 Live, an app-only token comes from MSAL with the Azure SDKs' standard variables
 `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` (and `AZURE_AUTHORITY_HOST`).
@@ -166,11 +167,9 @@ def _collection(page: Page) -> str | None:
     context = page.value.get("@odata.context") if isinstance(page.value, Mapping) else None
     if not isinstance(context, str) or "#" not in context:
         return None
-    fragment = context.rsplit("#", 1)[1]
-    for name, kind in _COLLECTIONS.items():
-        if fragment == name or fragment.startswith(f"{name}(") or f"/{name}" in fragment:
-            return kind
-    return None
+    # `#servicePrincipals`, `#users(id,mail)`, `#servicePrincipals('id')/appRoleAssignedTo`
+    last = context.rsplit("#", 1)[1].rsplit("/", 1)[-1].split("(", 1)[0]
+    return _COLLECTIONS.get(last)
 
 
 def _record_kind(record: Record) -> str:
@@ -210,10 +209,9 @@ def evidence(pages: Iterable[Page], first_party: frozenset[str]) -> Iterator[Evi
     principals: dict[str, Record] = {}
     for principal in by_kind["service-principal"]:
         principals[principal.text("id")] = principal
-        if not _is_first_party(principal, first_party):
-            yield _application(principal)
+        yield _application(principal, first_party)
 
-    def app_of(record: Record, key: str) -> Record | None:
+    def app_of(record: Record, key: str) -> Record:
         ident = record.text(key)
         principal = principals.get(ident)
         if principal is None:
@@ -222,12 +220,10 @@ def evidence(pages: Iterable[Page], first_party: frozenset[str]) -> Iterator[Evi
                 "include the servicePrincipals listing",
                 key,
             )
-        return None if _is_first_party(principal, first_party) else principal
+        return principal
 
     for grant in by_kind["grant"]:
         client = app_of(grant, "clientId")
-        if client is None:
-            continue
         consent = grant.text("consentType")
         if consent not in ("AllPrincipals", "Principal"):
             raise grant.error(f"consentType must be AllPrincipals or Principal, not {consent!r}")
@@ -244,11 +240,10 @@ def evidence(pages: Iterable[Page], first_party: frozenset[str]) -> Iterator[Evi
             domains=_domains(client),
             person=person,
             scopes=tuple((grant.optional_text("scope") or "").split()),
+            first_party=_is_first_party(client, first_party),
         )
     for assignment in by_kind["assignment"]:
         resource = app_of(assignment, "resourceId")
-        if resource is None:
-            continue
         kind = assignment.text("principalType")
         ident = assignment.text("principalId")
         person = emails.get(ident, ident) if kind == "User" else None
@@ -261,6 +256,7 @@ def evidence(pages: Iterable[Page], first_party: frozenset[str]) -> Iterator[Evi
             domains=_domains(resource),
             person=person,
             seen=assignment.when("createdDateTime"),
+            first_party=_is_first_party(resource, first_party),
             memo=""
             if kind == "User"
             else f"{kind} {assignment.optional_text('principalDisplayName') or ident}",
@@ -273,7 +269,7 @@ def _is_first_party(principal: Record, first_party: frozenset[str]) -> bool:
     return kind != "Application" or (owner is not None and owner.lower() in first_party)
 
 
-def _application(principal: Record) -> Evidence:
+def _application(principal: Record, first_party: frozenset[str]) -> Evidence:
     return Evidence(
         source="entra",
         kind="application",
@@ -281,6 +277,7 @@ def _application(principal: Record) -> Evidence:
         origin=principal.origin,
         client_id=principal.text("appId"),
         domains=_domains(principal),
+        first_party=_is_first_party(principal, first_party),
     )
 
 

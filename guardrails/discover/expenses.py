@@ -185,7 +185,6 @@ class Layout:
                 f"{self.date_format!r} (discover.expenses.date_format)"
             ) from None
         employee = value("employee").lower()
-        memo = " · ".join(v for v in (value("category"), value("memo")) if v)
         return Evidence(
             source="expenses",
             kind="expense",
@@ -194,7 +193,8 @@ class Layout:
             person=employee or None,
             seen=when,
             spend=Money(amount, currency),
-            memo=memo,
+            memo=value("memo"),
+            category=value("category"),
         )
 
     def _amount(self, text: str, origin: Origin) -> Decimal:

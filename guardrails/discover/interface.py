@@ -88,7 +88,12 @@ class Evidence:
     spend: Money | None = None
     """What was paid, for expenses."""
     memo: str = ""
-    """Free text that helps a person (expense memo, category)."""
+    """Free text that helps a person (expense memo, how an assignment was made)."""
+    category: str = ""
+    """The expense system's category of an expense line (software, travel, ...)."""
+    first_party: bool = False
+    """True for the identity provider's own apps (Microsoft's, Okta's): counted, never a
+    tool to govern."""
 
 
 @dataclass(frozen=True)

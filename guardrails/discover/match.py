@@ -19,9 +19,9 @@ other evidence) and with what confidence. The first rule that applies wins:
 6. `software expense` (0.4): an expense line in a software category of the policy
    data, with no other match, is a tool named after the merchant.
 
-Anything else is not a SaaS tool: a vendor entry with `ignore: true` (the identity
-providers' own apps), or an expense line matching nothing (travel, meals). Both are
-counted in the report, never dropped silently.
+Anything else is not a SaaS tool: the identity providers' own apps (first-party
+records, and vendor entries with `ignore: true`), and expense lines matching nothing
+(travel, meals). Both are counted in the report, never dropped silently.
 
 The vendor dictionary ships in `policies/data/vendors.yaml` (`vendors:`); an
 organisation adds or overrides entries in its own policy data.
@@ -247,7 +247,7 @@ class Matcher:
         self.client_ids: dict[str, str] = {}
         self.domains: dict[str, str] = {}
         self.names: dict[str, str] = {}
-        self.software = frozenset(normalise(c) for c in software_categories)
+        self.software = frozenset(_category(c) for c in software_categories)
         catalog = {m.name: m for m in manifests if m.valid}
         by_vendor: dict[str, Manifest] = {}
         for vendor in vendors:  # a vendor entry describes the catalog tool it names ...
@@ -323,8 +323,7 @@ class Matcher:
 
     def is_software(self, evidence: Evidence) -> bool:
         """Whether an expense line's category is a software one."""
-        category = normalise(evidence.memo.split(" · ", 1)[0]) if evidence.memo else ""
-        return bool(category) and category in self.software
+        return _category(evidence.category) in self.software
 
 
 @dataclass(frozen=True)
@@ -348,6 +347,9 @@ def match_all(matcher: Matcher, evidence: Iterable[Evidence]) -> Matched:
     pending_apps: list[Evidence] = []
     pending_expenses: list[Evidence] = []
     for item in evidence:
+        if item.first_party:
+            ignored.append(item)
+            continue
         found = matcher.match(item)
         if found is None:
             (pending_expenses if item.kind == "expense" else pending_apps).append(item)
@@ -389,13 +391,18 @@ def match_all(matcher: Matcher, evidence: Iterable[Evidence]) -> Matched:
             if tool in matcher.known:
                 tool = slug(f"{item.app} app")
             by_name.setdefault(name, tool)
-            groups.setdefault(tool, item.app)
+            groups.setdefault(tool, name.title())  # `SQ *SURVEYPANEL PRO` -> `Surveypanel Pro`
             matches.append(
                 (item, Match(tool, "software expense", name, CONFIDENCE["software expense"]))
             )
         else:
             unmatched.append(item)
     return Matched(matches, ignored, unmatched, groups)
+
+
+def _category(text: str) -> str:
+    """An expense category as compared: case and punctuation ignored."""
+    return " ".join(w for w in _NOT_WORD.split(text.lower()) if w)
 
 
 def _prefixes(name: str) -> Iterable[str]:

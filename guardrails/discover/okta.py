@@ -107,8 +107,6 @@ def evidence(pages: Iterable[Page]) -> Iterator[Evidence]:
             else:
                 raise record.error("neither an application (label, signOnMode) nor an app user")
     for app in apps.values():
-        if app.optional_text("name") in FIRST_PARTY:
-            continue
         yield Evidence(
             source="okta",
             kind="application",
@@ -118,6 +116,7 @@ def evidence(pages: Iterable[Page]) -> Iterator[Evidence]:
             domains=hosts(_urls(app)),
             seen=app.when("created"),
             memo="inactive" if app.optional_text("status") == "INACTIVE" else "",
+            first_party=app.optional_text("name") in FIRST_PARTY,
         )
     for user in users:
         ident = _app_id(user)
@@ -127,8 +126,6 @@ def evidence(pages: Iterable[Page]) -> Iterator[Evidence]:
                 f"app {ident} is not in the applications read: include the /api/v1/apps listing",
                 "_links",
             )
-        if owner.optional_text("name") in FIRST_PARTY:
-            continue
         credentials = user.mapping("credentials")
         profile = user.mapping("profile")
         name = credentials.get("userName") or profile.get("email")
@@ -146,6 +143,7 @@ def evidence(pages: Iterable[Page]) -> Iterator[Evidence]:
             person=name.lower(),
             seen=user.when("created"),
             memo="via a group" if user.optional_text("scope") == "GROUP" else "",
+            first_party=owner.optional_text("name") in FIRST_PARTY,
         )
 
 

@@ -78,8 +78,8 @@ def render(report: Report) -> str:
     if usage.ignored or usage.not_saas:
         spent = f" ({amount(usage.not_saas_spend)})" if usage.not_saas_spend else ""
         out.append(
-            f"Not counted: {usage.ignored} records of identity providers' own apps, "
-            f"{usage.not_saas} expense lines of no SaaS tool{spent}"
+            f"Not counted as tools: {usage.ignored} record(s) of the identity providers' own "
+            f"apps; {usage.not_saas} expense line(s) of no SaaS tool{spent}"
         )
     findings = report.discovery.findings
     for finding in findings:
