@@ -142,17 +142,26 @@ def _credentials(authority: str, graph: str) -> Any:
         ) from None
     parts = urlsplit(graph)
     scope = f"{parts.scheme}://{parts.netloc}/.default"
-    app = msal.ConfidentialClientApplication(
-        os.environ["AZURE_CLIENT_ID"],
-        client_credential=os.environ["AZURE_CLIENT_SECRET"],
-        authority=f"{authority.rstrip('/')}/{os.environ['AZURE_TENANT_ID']}",
-    )
+    import requests
+
+    try:
+        # No instance discovery: MSAL would ask Microsoft's global endpoint about the
+        # authority; the secret goes to the configured authority and nowhere else.
+        app = msal.ConfidentialClientApplication(
+            os.environ["AZURE_CLIENT_ID"],
+            client_credential=os.environ["AZURE_CLIENT_SECRET"],
+            authority=f"{authority.rstrip('/')}/{os.environ['AZURE_TENANT_ID']}",
+            instance_discovery=False,
+            timeout=30,
+        )
+    except (ValueError, requests.RequestException) as err:
+        raise SourceError(f"entra: cannot use the authority {authority}: {_short(err)}") from None
 
     def headers() -> Mapping[str, str]:
         try:
             result = app.acquire_token_for_client(scopes=[scope])
-        except ValueError as err:  # msal: an authority it cannot use
-            raise SourceError(f"entra: cannot get a token: {str(err)[:200]}") from None
+        except (ValueError, requests.RequestException) as err:
+            raise SourceError(f"entra: cannot get a token: {_short(err)}") from None
         token = result.get("access_token") if isinstance(result, Mapping) else None
         if not isinstance(token, str):
             code = result.get("error", "no token") if isinstance(result, Mapping) else "no token"
@@ -160,6 +169,11 @@ def _credentials(authority: str, graph: str) -> Any:
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+def _short(err: Exception) -> str:
+    """The kind of failure, without URLs' queries or a server's words."""
+    return f"{type(err).__name__}: {str(err).splitlines()[0][:160]}" if str(err) else type(err).__name__
 
 
 def _collection(page: Page) -> str | None:

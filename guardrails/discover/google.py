@@ -20,7 +20,7 @@ delegation, acting as `admin_subject`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -105,19 +105,10 @@ def _next_token(reply: Reply, url: str, params: Mapping[str, str] | None) -> Req
     return url, {**(params or {}), "pageToken": token}
 
 
-def _credentials(subject: str | None) -> Any:
-    """Headers from Application Default Credentials, refreshed when they expire."""
-
-    def headers() -> Mapping[str, str]:
-        return {"Authorization": f"Bearer {_token(subject)}"}
-
-    return headers
-
-
-_cached: dict[str | None, Any] = {}
-
-
-def _token(subject: str | None) -> str:
+def _credentials(subject: str | None) -> Callable[[], Mapping[str, str]]:
+    """Headers from Application Default Credentials (acting as `subject` when the
+    credentials can: a service account with domain-wide delegation), refreshed when
+    they expire."""
     try:
         import google.auth
         import google.auth.exceptions
@@ -127,19 +118,30 @@ def _token(subject: str | None) -> str:
             "google: live discovery needs google-auth: pip install 'saas-guardrails[discover]'"
         ) from None
     try:
-        credentials = _cached.get(subject)
-        if credentials is None:
-            credentials, _ = google.auth.default(scopes=list(SCOPES))
-            if subject and hasattr(credentials, "with_subject"):
-                credentials = credentials.with_subject(subject)
-            _cached[subject] = credentials
-        if not credentials.valid:
-            credentials.refresh(Request())
+        credentials, _ = google.auth.default(scopes=list(SCOPES))
     except google.auth.exceptions.GoogleAuthError as err:
-        # The library's messages name files and endpoints, not secrets; keep the first line.
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise SourceError(f"google: no usable credentials: {first[:200]}; check {_HINT}") from None
-    return str(credentials.token)
+        raise SourceError(f"google: no usable credentials: {_first_line(err)}; check {_HINT}") from None
+    if subject and hasattr(credentials, "with_subject"):
+        credentials = credentials.with_subject(subject)
+
+    def headers() -> Mapping[str, str]:
+        try:
+            if not credentials.valid:
+                credentials.refresh(Request())
+        except google.auth.exceptions.GoogleAuthError as err:
+            raise SourceError(
+                f"google: the token request was refused: {_first_line(err)}; check {_HINT}"
+            ) from None
+        return {"Authorization": f"Bearer {credentials.token}"}
+
+    return headers
+
+
+def _first_line(err: Exception) -> str:
+    """The first line of a google-auth error (they name files and endpoints, not secrets;
+    a token endpoint's error body, which a server controls, is cut off)."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text.split(", {", 1)[0].split(" {", 1)[0][:160]
 
 
 def evidence(pages: Iterable[Page]) -> Iterator[Evidence]:
