@@ -4,10 +4,12 @@
 # Evaluated by `guardrails discover` only (query data.guardrails.discovered), never by
 # `check`. Input:
 #   {"now": "YYYY-MM-DD", "identity_sources": ["google", ...],
-#    "tools": {name: {"title", "in_catalog", "people", "everyone", "sources",
+#    "tools": {name: {"title", "in_catalog", "people", "users", "everyone", "sources",
 #                     "scopes": [{"scope", "risk", "access", "people"}],
 #                     "spend": {"amount", "currency"} | null,
 #                     "first_seen", "last_seen", "unlisted": [email, ...]}}}
+# `people` counts everyone seen using or paying for a tool, `users` those an identity
+# provider shows using it (grants, assignments).
 # A violation's `manifest` is the tool's name; its `path` points into the tool:
 # ["scopes", i] at a grant, ["spend"] at an expense, ["unlisted"] at the manifest's
 # access list, [] at the tool's first record (or its manifest).
@@ -96,7 +98,7 @@ violation contains v if {
 	count(input.identity_sources) > 0
 	some name, tool in input.tools
 	tool.in_catalog
-	tool.people == 0
+	tool.users == 0
 	not tool.everyone
 	v := {
 		"rule": "COST-UNUSED-TOOL", "manifest": name, "path": [],

@@ -5,7 +5,7 @@ import data.guardrails.discovered.tools
 import rego.v1
 
 shadow := {
-	"title": "Acme Notes", "in_catalog": false, "people": 3, "everyone": false,
+	"title": "Acme Notes", "in_catalog": false, "people": 3, "users": 3, "everyone": false,
 	"sources": ["google"], "scopes": [], "spend": null, "unlisted": [],
 	"first_seen": "2026-01-05", "last_seen": "2026-11-01",
 }
@@ -90,8 +90,12 @@ test_acc_unlisted_users_passes_when_everyone_is_listed if {
 # --- COST-UNUSED-TOOL
 
 test_cost_unused_tool_fires_for_a_catalog_tool_nobody_uses if {
-	[v] := of_rule(object.union(declared, {"people": 0, "sources": []}), "COST-UNUSED-TOOL")
+	[v] := of_rule(object.union(declared, {"people": 0, "users": 0, "sources": []}), "COST-UNUSED-TOOL")
 	v.message == "HubSpot is in the catalog, but google show nobody using it"
+}
+
+test_cost_unused_tool_fires_when_people_only_pay_for_it if {
+	[_] := of_rule(object.union(declared, {"people": 2, "users": 0, "sources": ["expenses"]}), "COST-UNUSED-TOOL")
 }
 
 test_cost_unused_tool_passes_when_people_use_it if {
@@ -99,6 +103,6 @@ test_cost_unused_tool_passes_when_people_use_it if {
 }
 
 test_cost_unused_tool_passes_when_only_expenses_were_read if {
-	violations := tools.violation with input as found(object.union(declared, {"people": 0}), [])
+	violations := tools.violation with input as found(object.union(declared, {"people": 0, "users": 0}), [])
 	not "COST-UNUSED-TOOL" in {v.rule | some v in violations}
 }

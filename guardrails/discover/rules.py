@@ -34,6 +34,7 @@ def tool_input(usage: Usage, now: date) -> dict[str, Any]:
             "title": tool.title,
             "in_catalog": tool.in_catalog,
             "people": len(tool.people),
+            "users": len(tool.users),
             "everyone": tool.everyone,
             "sources": list(tool.sources),
             "scopes": [
@@ -48,10 +49,13 @@ def tool_input(usage: Usage, now: date) -> dict[str, Any]:
             "unlisted": list(tool.unlisted),
         }
     for manifest in usage.unused:
+        if manifest.name in tools:
+            continue  # known to an identity provider, but nobody uses it
         tools[manifest.name] = {
             "title": str(manifest.document.get("metadata", {}).get("title") or manifest.name),
             "in_catalog": True,
             "people": 0,
+            "users": 0,
             "everyone": False,
             "sources": [],
             "scopes": [],

@@ -82,7 +82,10 @@ class ToolUse:
     known: Known | None
     """The catalog manifest and vendor entry behind it (None: only the evidence knows it)."""
     people: tuple[str, ...]
-    """Everyone seen using it, sorted (email addresses, or IdP user ids)."""
+    """Everyone seen using or paying for it, sorted (email addresses, or IdP user ids)."""
+    users: tuple[str, ...]
+    """Those of `people` an identity provider shows using it (a grant, an assignment):
+    who pays is not always who uses."""
     everyone: bool
     """True when an administrator consented for every user of the directory."""
     first_seen: date | None
@@ -142,7 +145,9 @@ class Usage:
     tools: tuple[ToolUse, ...]
     """Every tool with evidence, by name."""
     unused: tuple[Manifest, ...]
-    """Catalog manifests with no evidence (only said when an identity source ran)."""
+    """Catalog tools nobody is seen using: no grant, no assignment (an application
+    registered with nobody assigned, or paid for, is still unused). Only said when an
+    identity source was read."""
     sources: tuple[str, ...]
     """Sources read."""
     ignored: int
@@ -218,6 +223,7 @@ class _Tally:
 
     def __init__(self) -> None:
         self.people: set[str] = set()
+        self.users: set[str] = set()
         self.everyone = False
         self.first: date | None = None
         self.last: date | None = None
@@ -230,6 +236,8 @@ class _Tally:
     def add(self, item: Evidence, match: Match, settings: Settings) -> None:
         if item.person:
             self.people.add(item.person)
+            if item.kind in ("oauth-grant", "assignment"):
+                self.users.add(item.person)
         elif item.kind == "oauth-grant":
             self.everyone = True  # consent given for all users at once
         if item.seen is not None:
@@ -291,6 +299,7 @@ def summarise(
             title=known.title if known is not None else str(group_app or name),
             known=known,
             people=tuple(sorted(tally.people)),
+            users=tuple(sorted(tally.users)),
             everyone=tally.everyone,
             first_seen=tally.first,
             last_seen=tally.last,
@@ -313,10 +322,10 @@ def summarise(
         )
         manifest = use.manifest
         if manifest is not None:
-            unlisted, unknown = _unlisted(manifest, use.people, members)
+            unlisted, unknown = _unlisted(manifest, use.users, members)
             use = _with(use, unlisted=unlisted, unlisted_unknown=unknown)
         tools.append(use)
-    used = {t.tool for t in tools if t.in_catalog}
+    used = {t.tool for t in tools if t.in_catalog and (t.users or t.everyone)}
     identity = any(s in IDENTITY_SOURCES for s in sources)
     catalog = [k.manifest for k in matcher.known.values() if k.manifest is not None]
     unused = tuple(

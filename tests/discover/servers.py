@@ -106,14 +106,17 @@ class _Handler(BaseHTTPRequestHandler):
             payload = b'{"value": [' + b'"x",' * (9 * 1024 * 1024) + b'"x"]}'
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if faults.slow and status == 200:
-            step = max(1, len(payload) // 20)
-            for start in range(0, len(payload), step):
-                self.wfile.write(payload[start : start + step])
-                self.wfile.flush()
-                time.sleep(faults.slow / 20)
-        else:
-            self.wfile.write(payload)
+        try:
+            if faults.slow and status == 200:
+                step = max(1, len(payload) // 20)
+                for start in range(0, len(payload), step):
+                    self.wfile.write(payload[start : start + step])
+                    self.wfile.flush()
+                    time.sleep(faults.slow / 20)
+            else:
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up on a slow or huge reply, as it should
 
 
 def reply(value: Any, status: int = 200, **headers: str) -> Answer:

@@ -2,7 +2,7 @@
 
 ```
 {"version": 1, "now": "YYYY-MM-DD", "sources": [...], "summary": {...},
- "undeclared": [{"tool", "title", "vendor", "website", "people", "users", "everyone",
+ "undeclared": [{"tool", "title", "vendor", "website", "people", "users", "paid_by", "everyone",
                  "first_seen", "last_seen", "spend", "sources", "scopes", "confidence",
                  "matched", "records", "evidence", "draft"}],
  "in_use": [...catalog tools seen in use...],
@@ -43,7 +43,8 @@ def tool_dict(tool: ToolUse, draft: str | None = None) -> dict[str, Any]:
         "vendor": vendor.vendor if vendor is not None else None,
         "website": vendor.website if vendor is not None else None,
         "people": len(tool.people),
-        "users": list(tool.people),
+        "users": list(tool.users),
+        "paid_by": [p for p in tool.people if p not in tool.users],
         "everyone": tool.everyone,
         "first_seen": _day(tool.first_seen),
         "last_seen": _day(tool.last_seen),
