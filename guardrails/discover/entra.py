@@ -173,7 +173,11 @@ def _credentials(authority: str, graph: str) -> Any:
 
 def _short(err: Exception) -> str:
     """The kind of failure, without URLs' queries or a server's words."""
-    return f"{type(err).__name__}: {str(err).splitlines()[0][:160]}" if str(err) else type(err).__name__
+    return (
+        f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"
+        if str(err)
+        else type(err).__name__
+    )
 
 
 def _collection(page: Page) -> str | None:

@@ -120,7 +120,9 @@ def _credentials(subject: str | None) -> Callable[[], Mapping[str, str]]:
     try:
         credentials, _ = google.auth.default(scopes=list(SCOPES))
     except google.auth.exceptions.GoogleAuthError as err:
-        raise SourceError(f"google: no usable credentials: {_first_line(err)}; check {_HINT}") from None
+        raise SourceError(
+            f"google: no usable credentials: {_first_line(err)}; check {_HINT}"
+        ) from None
     if subject and hasattr(credentials, "with_subject"):
         credentials = credentials.with_subject(subject)
 

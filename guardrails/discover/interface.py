@@ -47,8 +47,11 @@ class Origin:
     """The record's JSON path (empty for CSV lines), to locate it on demand."""
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.record}"
+        if not self.line:
+            return f"{self.file}: {self.record}"
+        if self.path:  # a JSON record: its path says which, where the line does not
+            return f"{self.file}:{self.line}: {self.record}"
+        return f"{self.file}:{self.line}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,7 +116,7 @@ class Record:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise self.error(f"{key} must be a string, found {_kind(value)}")
+            raise self.error(f"{key} must be a string, found {_kind(value)}", key)
         return value.strip() or None
 
     def strings(self, key: str) -> tuple[str, ...]:
@@ -125,7 +125,7 @@ class Record:
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(f"{key} must be a list of strings, found {_kind(value)}")
+            raise self.error(f"{key} must be a list of strings, found {_kind(value)}", key)
         return tuple(value)
 
     def mapping(self, key: str) -> Mapping[str, Any]:
@@ -134,14 +134,14 @@ class Record:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise self.error(f"{key} must be an object, found {_kind(value)}")
+            raise self.error(f"{key} must be an object, found {_kind(value)}", key)
         return value
 
     def flag(self, key: str) -> bool:
         """The boolean field `key` (false when absent)."""
         value = self.value.get(key, False)
         if not isinstance(value, bool):
-            raise self.error(f"{key} must be true or false, found {_kind(value)}")
+            raise self.error(f"{key} must be true or false, found {_kind(value)}", key)
         return value
 
     def when(self, key: str) -> date | None:
@@ -154,7 +154,7 @@ class Record:
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
         except ValueError:
-            raise self.error(f"{key} is not an ISO 8601 date or time: {value!r}") from None
+            raise self.error(f"not an ISO 8601 date or time: {value[:40]!r}", key) from None
 
 
 def _kind(value: Any) -> str:

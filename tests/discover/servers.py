@@ -59,7 +59,9 @@ class Vendor(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, route: Callable[..., Answer], faults: Faults, tls: ssl.SSLContext | None = None):
+    def __init__(
+        self, route: Callable[..., Answer], faults: Faults, tls: ssl.SSLContext | None = None
+    ):
         self.route, self.faults = route, faults
         super().__init__(("127.0.0.1", 0), _Handler)
         if tls is not None:
@@ -124,7 +126,9 @@ def reply(value: Any, status: int = 200, **headers: str) -> Answer:
     return status, {"Content-Type": "application/json", **headers}, json.dumps(value).encode()
 
 
-def api_faults(faults: Faults, path: str, authorization: str | None, expected: str) -> Answer | None:
+def api_faults(
+    faults: Faults, path: str, authorization: str | None, expected: str
+) -> Answer | None:
     """The answer a fault (or a refused credential) gives instead of the data, if any."""
     faults.authorizations.append(authorization or "")
     if authorization != expected:
@@ -183,7 +187,10 @@ def google(faults: Faults, access_token: str) -> Callable[..., Answer]:
             value = {"kind": "admin#directory#users", "users": page}
         elif path.startswith("/admin/directory/v1/users/") and path.endswith("/tokens"):
             key = path.split("/")[5]
-            value = {"kind": "admin#directory#tokenList", "items": tokens.get(by_email.get(key, key), [])}
+            value = {
+                "kind": "admin#directory#tokenList",
+                "items": tokens.get(by_email.get(key, key), []),
+            }
             following = None
         elif path == "/admin/reports/v1/activity/users/all/applications/token":
             page, following = paged(activity, start)
@@ -228,16 +235,23 @@ def graph(faults: Faults, access_token: str, base: Callable[[], str]) -> Callabl
             return reply({"error": {"code": "Request_ResourceNotFound"}}, 404)
         start = int(query.get("$skiptoken", "0"))
         page, following = paged(items, start)
-        value: dict[str, Any] = {"@odata.context": f"{base()}/v1.0/$metadata#{path.split('/')[-1]}", "value": page}
+        value: dict[str, Any] = {
+            "@odata.context": f"{base()}/v1.0/$metadata#{path.split('/')[-1]}",
+            "value": page,
+        }
         if following is not None:
             origin = faults.foreign_next or base()
-            value["@odata.nextLink"] = f"{origin}{path}?{urlencode({**query, '$skiptoken': following})}"
+            value["@odata.nextLink"] = (
+                f"{origin}{path}?{urlencode({**query, '$skiptoken': following})}"
+            )
         return reply(value)
 
     return route
 
 
-def authority(tenant: str, client_id: str, secret: str, access_token: str, base: Callable[[], str]) -> Callable[..., Answer]:
+def authority(
+    tenant: str, client_id: str, secret: str, access_token: str, base: Callable[[], str]
+) -> Callable[..., Answer]:
     """The OpenID configuration and token endpoint MSAL's client-credentials flow uses."""
 
     def route(method: str, path: str, query: dict[str, str], headers: Any, body: bytes) -> Answer:
@@ -281,7 +295,10 @@ def tls_context(folder: Path) -> tuple[ssl.SSLContext, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -325,13 +342,17 @@ def okta(faults: Faults, api_token: str, base: Callable[[], str]) -> Callable[..
         links = {}
         if following is not None:
             origin = faults.foreign_next or base()
-            links["Link"] = f'<{origin}{path}?{urlencode({**query, "after": following})}>; rel="next"'
+            links["Link"] = (
+                f'<{origin}{path}?{urlencode({**query, "after": following})}>; rel="next"'
+            )
         return reply(page, 200, **links)
 
     return route
 
 
-def started(route: Callable[..., Answer], faults: Faults, tls: ssl.SSLContext | None = None) -> Iterator[Vendor]:
+def started(
+    route: Callable[..., Answer], faults: Faults, tls: ssl.SSLContext | None = None
+) -> Iterator[Vendor]:
     """A running `Vendor` for a fixture (stopped afterwards)."""
     server = Vendor(route, faults, tls)
     try:

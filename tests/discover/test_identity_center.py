@@ -43,7 +43,9 @@ def _clients(state: SandboxState) -> tuple[Any, Any]:
 def _user(store: Any, state: SandboxState, email: str) -> str:
     found = store.get_user_id(
         IdentityStoreId=state.identity_store_id,
-        AlternateIdentifier={"UniqueAttribute": {"AttributePath": "userName", "AttributeValue": email}},
+        AlternateIdentifier={
+            "UniqueAttribute": {"AttributePath": "userName", "AttributeValue": email}
+        },
     )
     return str(found["UserId"])
 
@@ -76,7 +78,9 @@ def test_identity_center_live_reads_apps_and_expands_group_assignments(
         Name="Loom",
     )["ApplicationArn"]
     sso.create_application_assignment(
-        ApplicationArn=loom, PrincipalId=_user(store, state, "farid@example.com"), PrincipalType="USER"
+        ApplicationArn=loom,
+        PrincipalId=_user(store, state, "farid@example.com"),
+        PrincipalType="USER",
     )
 
     run = discover("--live", "identity-center", "--format", "json", catalog=root)

@@ -45,7 +45,10 @@ def test_google_live_finds_what_the_exports_hold(catalog: Path, google_api: Live
     saved = discover(*estate_args("google"), "--format", "json", catalog=catalog)
     assert (live.exit_code, saved.exit_code) == (1, 1), live.stderr
     assert _people(live) == _people(saved)
-    assert _undeclared(live)["pdf-docs-sync"]["scopes"] == _undeclared(saved)["pdf-docs-sync"]["scopes"]
+    assert (
+        _undeclared(live)["pdf-docs-sync"]["scopes"]
+        == _undeclared(saved)["pdf-docs-sync"]["scopes"]
+    )
     paths = [path for method, path in google_api.faults.requests]
     # users in pages of two (8 users: 4 pages), each user's tokens, activity in 2 pages
     assert sum(p.startswith("/admin/directory/v1/users?") for p in paths) == 4
@@ -144,7 +147,9 @@ def test_a_refused_azure_secret_is_an_error(
     catalog: Path, graph_api: tuple[Live, Live], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     graph, authority = graph_api
-    settings(catalog, {"entra": {"graph_url": f"{graph.url}/v1.0", "authority_host": authority.url}})
+    settings(
+        catalog, {"entra": {"graph_url": f"{graph.url}/v1.0", "authority_host": authority.url}}
+    )
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "not-the-secret-22aa")
     run = discover("--live", "entra", catalog=catalog)
     assert run.exit_code == 2
