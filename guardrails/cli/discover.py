@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from guardrails.cli.options import now_option
-from guardrails.discover import SOURCES
+from guardrails.discover import IDENTITY_SOURCES, SOURCES
 from guardrails.errors import GuardrailsError
 
 FORMATS = ("text", "json", "markdown")  # guardrails.discover.formats.FORMATS, unimported
@@ -47,7 +47,7 @@ def _exports(values: tuple[str, ...]) -> list[tuple[str, list[Path]]]:
 @click.option(
     "--live",
     multiple=True,
-    type=click.Choice(tuple(SOURCES)),
+    type=click.Choice([name for name in SOURCES if name in IDENTITY_SOURCES]),
     help="Fetch from the source's API, credentials from the environment. Repeatable.",
 )
 @click.option(
@@ -87,10 +87,10 @@ def discover(
     now: datetime | None,
     fail_on_warn: bool,
 ) -> None:
-    """Find the SaaS in use that the catalog does not know (shadow IT), the catalog
-    tools nobody uses, and the people using a tool beyond its manifest.
+    """Find the SaaS in use that the catalog does not know, and catalog tools unused.
 
-    Reads identity providers' app and OAuth-grant records and expense exports, from
+    Shadow IT (tools in use that no manifest declares), catalog tools nobody uses, and
+    people using a tool beyond its manifest. Reads identity providers' app and OAuth-grant records and expense exports, from
     --from files or --live APIs (or what guardrails.yaml `discover:` configures). Exit
     0 when nothing blocks, 1 when a discovery rule blocks, 2 when it could not run.
     """

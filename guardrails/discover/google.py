@@ -129,7 +129,7 @@ def _credentials(subject: str | None) -> Callable[[], Mapping[str, str]]:
     def headers() -> Mapping[str, str]:
         try:
             if not credentials.valid:
-                credentials.refresh(Request())
+                credentials.refresh(Request())  # type: ignore[no-untyped-call]
         except google.auth.exceptions.GoogleAuthError as err:
             raise SourceError(
                 f"google: the token request was refused: {_first_line(err)}; check {_HINT}"

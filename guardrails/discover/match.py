@@ -248,7 +248,11 @@ class Matcher:
         self.domains: dict[str, str] = {}
         self.names: dict[str, str] = {}
         self.software = frozenset(_category(c) for c in software_categories)
-        catalog = {m.name: m for m in manifests if m.valid}
+        # Every manifest declares its tool, valid or not (`check` blocks an invalid one;
+        # a draft being completed is no longer shadow IT).
+        catalog: dict[str, Manifest] = {}
+        for manifest in manifests:
+            catalog.setdefault(manifest.name, manifest)
         by_vendor: dict[str, Manifest] = {}
         for vendor in vendors:  # a vendor entry describes the catalog tool it names ...
             manifest = catalog.get(vendor.key)

@@ -343,6 +343,11 @@ def summarise(
     )
 
 
+def _listed(value: Any) -> list[Any]:
+    """A manifest's list (an invalid manifest may hold anything there)."""
+    return value if isinstance(value, list) else []
+
+
 def _with(use: ToolUse, **changes: Any) -> ToolUse:
     from dataclasses import replace
 
@@ -353,13 +358,14 @@ def _unlisted(
     manifest: Manifest, people: Iterable[str], members: Mapping[str, frozenset[str]] | None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(people its manifest does not grant access, its groups whose members are unknown)."""
-    spec = manifest.spec
-    access = spec.get("access") or {}
-    granted = {str(manifest.document.get("metadata", {}).get("owner", "")).lower()}
+    access = manifest.spec.get("access")
+    access = access if isinstance(access, Mapping) else {}
+    owner = manifest.document.get("metadata", {}).get("owner")
+    granted = {owner.lower()} if isinstance(owner, str) else set()
     for key in ("users", "admins"):
-        granted |= {str(e).lower() for e in access.get(key) or []}
+        granted |= {str(e).lower() for e in _listed(access.get(key))}
     unknown = []
-    for group in access.get("groups") or []:
+    for group in _listed(access.get("groups")):
         found = (members or {}).get(str(group))
         if found is None:
             unknown.append(str(group))

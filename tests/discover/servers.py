@@ -278,11 +278,12 @@ def authority(
 def tls_context(folder: Path) -> tuple[ssl.SSLContext, Path]:
     """A server TLS context for 127.0.0.1 with a self-signed certificate, and the
     certificate's file (for the client to trust)."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
