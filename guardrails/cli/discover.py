@@ -90,9 +90,10 @@ def discover(
     """Find the SaaS in use that the catalog does not know, and catalog tools unused.
 
     Shadow IT (tools in use that no manifest declares), catalog tools nobody uses, and
-    people using a tool beyond its manifest. Reads identity providers' app and OAuth-grant records and expense exports, from
-    --from files or --live APIs (or what guardrails.yaml `discover:` configures). Exit
-    0 when nothing blocks, 1 when a discovery rule blocks, 2 when it could not run.
+    people using a tool beyond its manifest. Reads identity providers' app and
+    OAuth-grant records and expense exports, from --from files or --live APIs (or what
+    guardrails.yaml `discover:` configures). Exit 0 when nothing blocks, 1 when a
+    discovery rule blocks, 2 when it could not run.
     """
     from guardrails.config import load_config
     from guardrails.discover.drafts import write_drafts

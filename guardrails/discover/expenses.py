@@ -162,7 +162,7 @@ class Layout:
                 raise SourceError(
                     f"{shown}:{line}: {len(row)} values, but the header has {len(header)} columns"
                 )
-            yield self._expense(row, where, Origin(shown, f"line {line}", line))
+            yield self._expense(row, where, Origin(shown, line=line))
 
     def _expense(self, row: list[str], where: Mapping[str, int], origin: Origin) -> Evidence:
         def value(field: str) -> str:
@@ -178,7 +178,11 @@ class Layout:
                 f"{origin.file}:{origin.line}: currency {currency!r} is not an ISO 4217 code"
             )
         try:
-            when: date = datetime.strptime(value("date"), self.date_format).date()
+            when: date = (
+                date.fromisoformat(value("date"))  # the default format, 20 times faster
+                if self.date_format == "%Y-%m-%d" and len(value("date")) == 10
+                else datetime.strptime(value("date"), self.date_format).date()
+            )
         except ValueError:
             raise SourceError(
                 f"{origin.file}:{origin.line}: date {value('date')!r} does not match "

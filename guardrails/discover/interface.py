@@ -36,15 +36,23 @@ class Origin:
 
     file: str
     """The export file as reports name it, or the URL of the page it came in."""
-    record: str
-    """Which record of that file: a JSON path such as `items[3]`, or `line 12`."""
+    path: tuple[str | int, ...] = ()
+    """The record's JSON path in `file` (empty for a CSV line)."""
     line: int = 0
     """1-based line of the record in `file` (0: not known yet; a JSON export's records
     are located when something points at them, and live replies have no lines)."""
     column: int = 0
     """1-based column where the record starts (0: not known)."""
-    path: tuple[str | int, ...] = ()
-    """The record's JSON path (empty for CSV lines), to locate it on demand."""
+
+    @property
+    def record(self) -> str:
+        """Which record of `file`: a JSON path such as `items[3]`, or `line 12`."""
+        if not self.path:
+            return f"line {self.line}" if self.line else "$"
+        out = ""
+        for part in self.path:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        return out
 
     def __str__(self) -> str:
         if not self.line:

@@ -29,6 +29,7 @@ organisation adds or overrides entries in its own policy data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -96,6 +97,7 @@ CONFIDENCE = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a few thousand names, seen 100,000 times
 def normalise(name: str) -> str:
     """A name as matching compares it: `SQ *Notion Labs, Inc.` -> `notion labs`."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
@@ -253,22 +255,17 @@ class Matcher:
         catalog: dict[str, Manifest] = {}
         for manifest in manifests:
             catalog.setdefault(manifest.name, manifest)
-        by_vendor: dict[str, Manifest] = {}
         for vendor in vendors:  # a vendor entry describes the catalog tool it names ...
-            manifest = catalog.get(vendor.key)
-            if manifest is None:  # ... or the one on its domain
-                manifest = next(
-                    (m for m in catalog.values() if _manifest_domain(m) in vendor.domains), None
-                )
-            if manifest is not None:
-                by_vendor.setdefault(manifest.name, manifest)
-            if manifest is None:
+            named = catalog.get(vendor.key) or next(  # ... or the one on its domain
+                (m for m in catalog.values() if _manifest_domain(m) in vendor.domains), None
+            )
+            if named is None:
                 self._know(Known(vendor.key, vendor.title, None, vendor))
             else:
-                self._know(Known(manifest.name, _title(manifest), manifest, vendor))
+                self._know(Known(named.name, title(named), named, vendor))
         for manifest in catalog.values():
             if manifest.name not in self.known:
-                self._know(Known(manifest.name, _title(manifest), manifest, None))
+                self._know(Known(manifest.name, title(manifest), manifest, None))
         # Catalog names first: what IT declared wins over the shipped dictionary.
         for manifest in catalog.values():
             for name in _manifest_names(manifest):
@@ -416,9 +413,16 @@ def _prefixes(name: str) -> Iterable[str]:
         yield " ".join(words[:end])
 
 
-def _title(manifest: Manifest) -> str:
-    title = manifest.document.get("metadata", {}).get("title")
-    return title if isinstance(title, str) and title else manifest.name
+def metadata(manifest: Manifest, key: str) -> str | None:
+    """A string of a manifest's `metadata` (an invalid manifest may hold anything)."""
+    found = manifest.document.get("metadata")
+    value = found.get(key) if isinstance(found, Mapping) else None
+    return value if isinstance(value, str) and value else None
+
+
+def title(manifest: Manifest) -> str:
+    """A catalog tool's display name: its title, else its name."""
+    return metadata(manifest, "title") or manifest.name
 
 
 def _manifest_names(manifest: Manifest) -> list[str]:
@@ -427,7 +431,7 @@ def _manifest_names(manifest: Manifest) -> list[str]:
     Not the vendor's legal name: one vendor (Google, Microsoft, Adobe) makes many
     products, and its name would claim them all.
     """
-    names = [manifest.name, _title(manifest)]
+    names = [manifest.name, title(manifest)]
     provisioning = manifest.spec.get("provisioning", {})
     center = provisioning.get("identity_center") if isinstance(provisioning, Mapping) else None
     if isinstance(center, Mapping) and isinstance(center.get("application"), str):

@@ -28,10 +28,7 @@ DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
 
 def format_path(path: JsonPath) -> str:
     """`("items", 3, "scopes")` -> `items[3].scopes` (`$` for the whole document)."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "$"
+    return Origin("", path).record
 
 
 class Page:
@@ -47,7 +44,7 @@ class Page:
 
     def origin(self, path: JsonPath) -> Origin:
         """Where the record at `path` is (its line is looked up on demand: `with_lines`)."""
-        return Origin(self.label, format_path(path), path=path)
+        return Origin(self.label, path)
 
     def error(self, path: JsonPath, message: str) -> SourceError:
         """A `SourceError` pointing at `path` in this document."""
@@ -322,8 +319,10 @@ def locate(text: str, paths: Iterable[JsonPath]) -> dict[JsonPath, tuple[int, in
     except (ValueError, IndexError):
         pass  # the text is not what was parsed before: point at what was found
     found: dict[JsonPath, tuple[int, int]] = {}
-    for path, offset in offsets.items():
-        line = text.count("\n", 0, offset) + 1
+    line, counted = 1, 0  # lines are counted once, from one offset to the next
+    for path, offset in sorted(offsets.items(), key=lambda item: item[1]):
+        line += text.count("\n", counted, offset)
+        counted = offset
         found[path] = (line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
     return found
 

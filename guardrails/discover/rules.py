@@ -16,6 +16,7 @@ from typing import Any
 from guardrails.catalog.model import PolicyException
 from guardrails.decide import Waivers
 from guardrails.discover.interface import Origin
+from guardrails.discover.match import title
 from guardrails.discover.records import with_lines
 from guardrails.discover.usage import ToolUse, Usage
 from guardrails.engine.interface import Engine, EngineError, PolicySet, Violation, violations_from
@@ -52,7 +53,7 @@ def tool_input(usage: Usage, now: date) -> dict[str, Any]:
         if manifest.name in tools:
             continue  # known to an identity provider, but nobody uses it
         tools[manifest.name] = {
-            "title": str(manifest.document.get("metadata", {}).get("title") or manifest.name),
+            "title": title(manifest),
             "in_catalog": True,
             "people": 0,
             "users": 0,

@@ -20,7 +20,7 @@ from typing import Any
 from guardrails.catalog.model import Manifest
 from guardrails.discover import IDENTITY_SOURCES
 from guardrails.discover.interface import Evidence, Money, Origin, SourceError
-from guardrails.discover.match import Known, Match, Matched, Matcher
+from guardrails.discover.match import Known, Match, Matched, Matcher, metadata
 from guardrails.errors import GuardrailsError
 
 REPORTING_CURRENCY = "USD"
@@ -360,8 +360,8 @@ def _unlisted(
     """(people its manifest does not grant access, its groups whose members are unknown)."""
     access = manifest.spec.get("access")
     access = access if isinstance(access, Mapping) else {}
-    owner = manifest.document.get("metadata", {}).get("owner")
-    granted = {owner.lower()} if isinstance(owner, str) else set()
+    owner = metadata(manifest, "owner")
+    granted = {owner.lower()} if owner else set()
     for key in ("users", "admins"):
         granted |= {str(e).lower() for e in _listed(access.get(key))}
     unknown = []

@@ -216,7 +216,8 @@ def test_the_organisation_extends_the_vendor_dictionary(catalog: Path) -> None:
         "    title: DocSync\n"
         "    vendor: DocSync Ltd\n"
         "    website: https://docsync.example\n"
-        "    client_ids: [418273650912-pdfdocsync000000000000000000002.apps.googleusercontent.com]\n"
+        "    client_ids:\n"
+        "      - 418273650912-pdfdocsync000000000000000000002.apps.googleusercontent.com\n"
         "  calendly: {title: Calendly, ignore: true}\n"
     )
     document = discover(*estate_args(), "--format", "json", catalog=catalog).json()
@@ -325,11 +326,13 @@ def test_sources_come_from_guardrails_yaml_with_a_csv_column_mapping(catalog: Pa
         ({"gogle": {}}, "guardrails.yaml: discover.gogle: unknown; known: limits, entra, "),
         (
             {"okta": {"org_ur": "x"}},
-            "guardrails.yaml: discover.okta.org_ur is not a setting of okta; known: export, live, org_url",
+            "guardrails.yaml: discover.okta.org_ur is not a setting of okta; known: export, "
+            "live, org_url",
         ),
         (
             {"expenses": {"export": "x.csv", "columns": {"merchnt": "M"}}},
-            "guardrails.yaml: discover.expenses.columns.merchnt: unknown field; fields are merchant",
+            "guardrails.yaml: discover.expenses.columns.merchnt: unknown field; fields are "
+            "merchant",
         ),
         (
             {"limits": {"timeout": "soon"}},
