@@ -55,7 +55,7 @@ def test_nightly_discovery_opens_then_updates_one_issue(tmp_path: Path) -> None:
     discover = step(job["steps"], "guardrails discover")["run"]
     issue = 'export PATH="$PATH_PREFIX:$PATH"\n' + step(job["steps"], "Open or update")["run"]
     final = step(job["steps"], "Fail when")["run"]
-    for night in (1, 2):
+    for _night in (1, 2):  # the first opens the issue, the second updates it
         ran = run_script(discover, work, env)
         assert ran.returncode == 0, ran.stderr
         assert (tmp_path / "output").read_text().splitlines()[-1] == "exit-code=1"
