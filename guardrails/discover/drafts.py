@@ -51,7 +51,8 @@ def draft(tool: ToolUse, data: Mapping[str, Any], path: str, now: str) -> str:
     from guardrails.cli.new import skeleton
 
     vendor = tool.known.vendor if tool.known is not None else None
-    people = [p for p in tool.people if _EMAIL.match(p)]
+    people = [p for p in tool.users if _EMAIL.match(p)]
+    payers = [p for p in tool.people if p not in tool.users and _EMAIL.match(p)]
     # Skeleton line (by its `key: placeholder`) -> the line(s) that replace it.
     filled: dict[str, list[str]] = {"title: <Display name>": [f"title: {_scalar(tool.title)}"]}
     if vendor is not None and vendor.vendor:
@@ -69,6 +70,9 @@ def draft(tool: ToolUse, data: Mapping[str, Any], path: str, now: str) -> str:
             f"users: [{', '.join(people[:10])}]  # seen using it{more}",
         ]
         filled["seats: <seats>"] = [f"seats: {len(people)}  # people seen using it"]
+    if payers:  # who pays for it is a good first guess at who owns it
+        shown = ", ".join(payers[:3]) + (" and others" if len(payers) > 3 else "")
+        filled["owner: <owner-email>"] = [f"owner: <owner-email>               # paid by {shown}"]
     if tool.spend is not None and tool.spend.amount > 0:
         seen = f"from {tool.first_seen} to {tool.last_seen}" if tool.first_seen else "in the export"
         filled["annual: <annual-cost>"] = [
