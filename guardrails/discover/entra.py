@@ -31,15 +31,7 @@ from urllib.parse import urlsplit
 
 from guardrails.discover.http import Api, Limits, Reply, Request
 from guardrails.discover.interface import Evidence, SourceError, SourceSettings
-from guardrails.discover.records import (
-    Page,
-    Record,
-    export_files,
-    hosts,
-    read_json,
-    replies,
-    sub_page,
-)
+from guardrails.discover.records import Page, Record, hosts, saved_replies
 from guardrails.discover.settings import option
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -69,12 +61,7 @@ class EntraId:
 
     def read(self, paths: Sequence[Path], settings: SourceSettings) -> Iterator[Evidence]:
         """Evidence from saved Graph replies (one per file, or a JSON list of them)."""
-        pages = [
-            sub_page(page, path)
-            for file in export_files(paths, (".json",))
-            for page, path in replies(read_json(file))
-        ]
-        return evidence(pages, _first_party(settings))
+        return evidence(saved_replies(paths), _first_party(settings))
 
     def fetch(self, settings: SourceSettings, limits: Limits) -> Iterator[Evidence]:
         """Service principals, grants, each app's assignments and users, live."""

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from guardrails.discover.http import Api, Limits, Reply, Request
 from guardrails.discover.interface import Evidence, SourceError, SourceSettings
-from guardrails.discover.records import Page, Record, export_files, read_json, replies, sub_page
+from guardrails.discover.records import Page, Record, saved_replies
 from guardrails.discover.settings import option
 
 API_URL = "https://admin.googleapis.com"
@@ -50,16 +50,11 @@ class GoogleWorkspace:
 
     name = "google"
     title = "Google Workspace"
-    settings_keys = frozenset({"api_url", "customer", "admin_subject", "activity_days"})
+    settings_keys = frozenset({"api_url", "customer", "admin_subject"})
 
     def read(self, paths: Sequence[Path], settings: SourceSettings) -> Iterator[Evidence]:
         """Evidence from saved replies (one reply per file, or a JSON list of them)."""
-        pages = [
-            sub_page(page, path)
-            for file in export_files(paths, (".json",))
-            for page, path in replies(read_json(file))
-        ]
-        return evidence(pages)
+        return evidence(saved_replies(paths))
 
     def fetch(self, settings: SourceSettings, limits: Limits) -> Iterator[Evidence]:
         """Users, each user's tokens, and token activity, from the live APIs."""

@@ -25,15 +25,7 @@ from typing import Any
 
 from guardrails.discover.http import Limits
 from guardrails.discover.interface import Evidence, SourceError, SourceSettings
-from guardrails.discover.records import (
-    Page,
-    Record,
-    export_files,
-    hosts,
-    read_json,
-    replies,
-    sub_page,
-)
+from guardrails.discover.records import Page, Record, hosts, saved_replies
 
 _KEYS = ("Applications", "ApplicationAssignments", "Users", "GroupMemberships")
 
@@ -47,12 +39,7 @@ class IdentityCenter:
 
     def read(self, paths: Sequence[Path], settings: SourceSettings) -> Iterator[Evidence]:
         """Evidence from saved boto3/AWS CLI replies (one per file, or a JSON list)."""
-        pages = [
-            sub_page(page, path)
-            for file in export_files(paths, (".json",))
-            for page, path in replies(read_json(file))
-        ]
-        return evidence(pages)
+        return evidence(saved_replies(paths))
 
     def fetch(self, settings: SourceSettings, limits: Limits) -> Iterator[Evidence]:
         """Applications, their assignments, and the members of assigned groups, live."""

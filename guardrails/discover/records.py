@@ -212,6 +212,16 @@ def export_files(paths: Sequence[Path], suffixes: tuple[str, ...]) -> list[Path]
     return found
 
 
+def saved_replies(paths: Sequence[Path]) -> list[Page]:
+    """The API replies saved in the JSON export files at `paths` (files or folders): each
+    file holds one reply, or a JSON list of them."""
+    return [
+        sub_page(page, path)
+        for file in export_files(paths, (".json",))
+        for page, path in replies(read_json(file))
+    ]
+
+
 def replies(page: Page) -> Iterator[tuple[Page, JsonPath]]:
     """The API replies in an export: the document itself, or each object of a list of them."""
     if isinstance(page.value, Mapping):

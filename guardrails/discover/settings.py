@@ -22,7 +22,7 @@ pull request controls; secrets only ever come from the environment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,15 +135,5 @@ def option_map(settings: SourceSettings, key: str) -> Mapping[str, str]:
     ):
         raise GuardrailsError(
             f"guardrails.yaml: discover.{settings.name}.{key} must map names to strings"
-        )
-    return value
-
-
-def option_list(settings: SourceSettings, key: str) -> Sequence[str]:
-    """The list-of-strings setting `key` of a source (empty when absent)."""
-    value = settings.options.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise GuardrailsError(
-            f"guardrails.yaml: discover.{settings.name}.{key} must be a list of strings"
         )
     return value

@@ -12,7 +12,7 @@ Scope risks, exchange rates and software expense categories come from the policy
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -323,7 +323,7 @@ def summarise(
         manifest = use.manifest
         if manifest is not None:
             unlisted, unknown = _unlisted(manifest, use.users, members)
-            use = _with(use, unlisted=unlisted, unlisted_unknown=unknown)
+            use = replace(use, unlisted=unlisted, unlisted_unknown=unknown)
         tools.append(use)
     used = {t.tool for t in tools if t.in_catalog and (t.users or t.everyone)}
     identity = any(s in IDENTITY_SOURCES for s in sources)
@@ -346,12 +346,6 @@ def summarise(
 def _listed(value: Any) -> list[Any]:
     """A manifest's list (an invalid manifest may hold anything there)."""
     return value if isinstance(value, list) else []
-
-
-def _with(use: ToolUse, **changes: Any) -> ToolUse:
-    from dataclasses import replace
-
-    return replace(use, **changes)
 
 
 def _unlisted(
