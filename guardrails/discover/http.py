@@ -212,7 +212,7 @@ class Api:
             reply_headers = response.headers
         try:
             value: Any = json.loads(bytes(body).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise SourceError(f"{self.source}: {shown(url)}: the reply is not JSON") from None
         return Reply(Page(shown(url), value), reply_headers, links)
 

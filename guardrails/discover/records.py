@@ -193,6 +193,8 @@ def read_json(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Page:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise SourceError(f"{shown}:{err.lineno}:{err.colno}: not JSON: {err.msg}") from None
+    except RecursionError:
+        raise SourceError(f"{shown}: nested too deeply to be an API reply") from None
     return Page(shown, value, text)
 
 

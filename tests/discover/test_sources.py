@@ -315,3 +315,11 @@ def test_every_malformed_fixture_is_tested() -> None:
 def test_a_source_error_is_raised_not_returned() -> None:
     with pytest.raises(SourceError, match="no such export file or folder"):
         read("okta", HERE / "okta" / "missing.json")
+
+
+def test_an_export_nested_beyond_reason_is_refused(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    run = discover(f"--from=okta={deep}")
+    assert run.exit_code == 2
+    assert run.stderr.endswith("deep.json: nested too deeply to be an API reply\n")

@@ -71,6 +71,7 @@ def tool_dict(tool: ToolUse, draft: str | None = None) -> dict[str, Any]:
             for r in tool.records
         ],
         "draft": draft,
+        "unknown_groups": list(tool.unlisted_unknown),
     }
 
 
