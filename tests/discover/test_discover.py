@@ -375,3 +375,39 @@ def test_people_beyond_a_manifest_are_not_guessed_when_groups_are_unknown(catalo
     (catalog / "directory.yaml").unlink()  # group membership unknown here
     document = discover(*estate_args(), "--format", "json", catalog=catalog).json()
     assert document["unlisted_users"] == []
+
+
+def test_the_organisation_adds_its_own_discovery_rule_in_rego(catalog: Path) -> None:
+    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "ai_tools.rego").write_text(
+        "package guardrails.discovered.ai_tools\n\nimport rego.v1\n\n"
+        "violation contains v if {\n"
+        "\tsome name, tool in input.tools\n"
+        "\tnot tool.in_catalog\n"
+        '\tcontains(lower(tool.title), "surveypanel")\n'
+        '\tv := {"rule": "SEC-NO-PANEL-VENDORS", "manifest": name, "path": ["spend"],\n'
+        '\t\t"message": concat("", [tool.title, " sells panel data"])}\n'
+        "}\n"
+    )
+    (catalog / "policies" / "data" / "ai.yaml").write_text(
+        "rules:\n  SEC-NO-PANEL-VENDORS:\n    title: No survey panel vendors\n"
+        "    category: security\n    severity: high\n    level: hard-mandatory\n"
+        "    applies_to: discovered\n    remediation: Cancel it.\n"
+    )
+    run = discover(*estate_args("expenses"), "--format", "json", catalog=catalog)
+    assert run.exit_code == 1
+    [finding] = [f for f in run.json()["findings"] if f["rule"] == "SEC-NO-PANEL-VENDORS"]
+    assert (finding["manifest"], finding["blocking"], finding["line"]) == (
+        "surveypanel-pro",
+        True,
+        7,
+    )
+    # Metadata that does not say the rule judges discovered tools is an error, not a pass.
+    (catalog / "policies" / "data" / "ai.yaml").write_text(
+        (catalog / "policies" / "data" / "ai.yaml").read_text().replace("discovered", "manifests")
+    )
+    wrong = discover(*estate_args("expenses"), catalog=catalog)
+    assert wrong.exit_code == 2
+    assert (
+        "SEC-NO-PANEL-VENDORS, whose metadata does not say `applies_to: discovered`" in wrong.stderr
+    )
