@@ -33,3 +33,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .guardrails-cache .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench-discover
+bench-discover: $(STAMP)
+	$(BIN)/python bench/discover_bench.py

@@ -36,6 +36,8 @@ class Config:
     """Sandbox seed: users and groups."""
     provisioning: Mapping[str, Any] = field(default_factory=dict)
     """Provider settings for plan/apply."""
+    discover: Mapping[str, Any] = field(default_factory=dict)
+    """Source settings for `guardrails discover` (exports, endpoints, CSV columns)."""
 
 
 def load_config(root: Path) -> Config:

@@ -73,11 +73,20 @@ EXCEPTION_RULES = {
 }
 
 
-class _Waivers:
-    """The exceptions of a catalog, judged once each, and which of them got used."""
+class Waivers:
+    """The exceptions of a catalog, judged once each, and which of them got used.
+
+    Only the exceptions for rules that apply to `applies_to` are judged: `check`
+    judges those of manifest rules (and of unknown rules), `discover` those of the
+    rules over discovered tools, so neither reports the other's waivers as unused.
+    """
 
     def __init__(
-        self, exceptions: Iterable[PolicyException], policies: PolicySet, now: date
+        self,
+        exceptions: Iterable[PolicyException],
+        policies: PolicySet,
+        now: date,
+        applies_to: str = "manifests",
     ) -> None:
         data = policies.data
         approvers = data.get("approvers", {})
@@ -90,11 +99,16 @@ class _Waivers:
         self.by_target: dict[tuple[str, str], list[PolicyException]] = {}
         self.problems: dict[str, tuple[str, Path, str] | None] = {}
         self.used: set[tuple[str, str]] = set()
-        self.exceptions = list(exceptions)
+        self.exceptions = [e for e in exceptions if self._subject(e.rule) == applies_to]
         for exc in self.exceptions:
             self.problems[exc.name] = self._problem(exc)
             for tool in exc.manifests:
                 self.by_target.setdefault((exc.rule, tool), []).append(exc)
+
+    def _subject(self, rule_id: str) -> str:
+        """What the rule judges; an unknown rule's exception is check's to report."""
+        rule = self.rules.get(rule_id)
+        return rule.applies_to if rule is not None else "manifests"
 
     def _problem(self, exc: PolicyException) -> tuple[str, Path, str] | None:
         """(rule id, path, message) of what makes `exc` invalid, or None."""
@@ -133,6 +147,17 @@ class _Waivers:
             if chosen is None and self.problems[exc.name] is None:
                 chosen = exc
         return chosen
+
+    def verdict(self, rule: Rule, manifest: str) -> tuple[bool, AppliedException | None]:
+        """(blocking, the exception that waives it) for a violation of `rule` by `manifest`."""
+        exc = self.waiver(rule, manifest)
+        blocking = rule.level != "advisory" and (exc is None or rule.level == "hard-mandatory")
+        applied = (
+            AppliedException(exc.name, exc.expires, exc.approved_by, exc.justification, exc.file)
+            if exc is not None and rule.level != "hard-mandatory"
+            else None
+        )
+        return blocking, applied
 
     def findings(self) -> Iterable[tuple[PolicyException, Finding]]:
         """Findings about the exceptions themselves: invalid ones, then unused entries."""
@@ -175,7 +200,7 @@ def decide(
 ) -> Outcome:
     """Findings for every violation and problem, restricted to the files in `only`."""
     manifests = catalog.by_name  # duplicates are already flagged
-    waivers = _Waivers(catalog.exceptions, policies, now)
+    waivers = Waivers(catalog.exceptions, policies, now)
     findings: list[Finding] = list(catalog.problems)
     seen: set[tuple[str, str, tuple[str | int, ...]]] = set()
     for violation in violations:
@@ -194,13 +219,7 @@ def decide(
             raise EngineError(
                 f"a policy reported {violation.rule} for unknown manifest {violation.manifest!r}"
             )
-        exc = waivers.waiver(rule, violation.manifest)
-        blocking = rule.level != "advisory" and (exc is None or rule.level == "hard-mandatory")
-        applied = (
-            AppliedException(exc.name, exc.expires, exc.approved_by, exc.justification, exc.file)
-            if exc is not None and rule.level != "hard-mandatory"
-            else None
-        )
+        blocking, applied = waivers.verdict(rule, violation.manifest)
         mark = target.positions.locate(violation.path)
         findings.append(
             rule.finding(

@@ -31,6 +31,9 @@ class Rule:
     """Why the rule exists."""
     example: str = ""
     """A compliant manifest snippet."""
+    applies_to: str = "manifests"
+    """What it judges: `manifests` (`check`) or `discovered` (`discover`: tools found
+    in use, policies/discovery.rego)."""
 
     def finding(
         self,

@@ -18,6 +18,26 @@ $GR check examples/bad --now "$NOW"; code=$?
 echo "exit code: $code"
 [ "$code" -eq 1 ] || { echo "demo: the bad catalog should be blocked" >&2; exit 1; }
 
+# --- Discovery: the SaaS in use that the catalog does not know. ---
+# The sample estate holds one export per source kind, as each vendor's API returns it:
+# Google Workspace tokens and token activity, Entra ID (Graph), Okta, IAM Identity
+# Center, and a card export (CSV). Two shadow tools block (full Drive / full mailbox
+# access granted to undeclared apps) and one by its spend: expect exit 1.
+DISCOVERY=$(mktemp -d)
+step "guardrails discover -C examples --from <each source>=examples/estate/... --write-drafts drafts/   (shadow IT, unused tools, people beyond manifests)"
+$GR discover -C examples --now "$NOW" \
+  --from google=examples/estate/google --from entra=examples/estate/entra \
+  --from okta=examples/estate/okta --from identity-center=examples/estate/identity-center \
+  --from expenses=examples/estate/expenses --write-drafts "$DISCOVERY/drafts"; code=$?
+echo "exit code: $code"
+[ "$code" -eq 1 ] || { echo "demo: discovery should block on the sample estate" >&2; exit 1; }
+step "drafts written (one per undeclared tool; each fails check until its owner completes it)"
+ls "$DISCOVERY/drafts"
+sed -n '2,5p' "$DISCOVERY/drafts/typeform.yaml"
+echo "prefilled from the evidence:"
+(cd "$DISCOVERY/drafts" && grep -H -E "title:|website:|paid by|seen using it|annual:" notion.yaml typeform.yaml)
+rm -rf "$DISCOVERY"
+
 # --- Provisioning: sandbox -> plan -> apply -> apply again -> a user removed -> apply. ---
 # Everything runs on a copy of examples/ in a temp dir, against the local sandbox: no
 # cloud account. What is real and what is a stand-in: docs/provisioning.md.

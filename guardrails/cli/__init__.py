@@ -58,6 +58,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "Run a local AWS (moto) and SCIM (scim2-server) on loopback until stopped.",
     ),
+    "discover": (
+        "guardrails.cli.discover",
+        "discover",
+        "Find the SaaS in use that the catalog does not know, and catalog tools unused.",
+    ),
 }
 
 

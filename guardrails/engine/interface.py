@@ -94,15 +94,16 @@ class Engine(Protocol):
         ...
 
 
-def violations_from(value: Any) -> list[Violation]:
-    """Read the `violation` sets of every package in a `data.guardrails.policies` value.
+def violations_from(value: Any, query: str = VIOLATIONS_QUERY) -> list[Violation]:
+    """Read the `violation` sets of every package in the value of `query`
+    (`data.guardrails.policies`, or `data.guardrails.discovered` for discovery).
 
     Fails closed: a malformed violation is an `EngineError`, never silently dropped.
     """
     if value is UNDEFINED:
-        raise EngineError("no policy package under data.guardrails.policies: nothing was checked")
+        raise EngineError(f"no policy package under {query}: nothing was checked")
     if not isinstance(value, Mapping):
-        raise EngineError("data.guardrails.policies is not an object of policy packages")
+        raise EngineError(f"{query} is not an object of policy packages")
     found: list[Violation] = []
     for package, document in sorted(value.items()):
         if not isinstance(document, Mapping):

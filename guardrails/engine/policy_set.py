@@ -24,6 +24,8 @@ from guardrails.shipped import shipped_dir
 
 CATEGORIES = ("security", "residency", "standards", "cost", "access")
 RULE_FIELDS = ("title", "category", "severity", "level", "remediation")
+SUBJECTS = ("manifests", "discovered")
+"""What a rule may judge (`applies_to`): manifests (check) or discovered tools (discover)."""
 
 
 def _is_test(path: str) -> bool:
@@ -112,7 +114,7 @@ def policy_data(tree: Tree, config: Config) -> dict[str, Any]:
             data = merge(data, document)
     for _, document in _data_files(tree, config.policies):
         data = merge(data, document)
-    for reserved in ("policies", "lib"):
+    for reserved in ("policies", "lib", "discovered"):
         if reserved in data:
             raise GuardrailsError(
                 f"policy data may not have a top-level key '{reserved}': "
@@ -141,6 +143,11 @@ def rules_from(data: Mapping[str, Any]) -> dict[str, Rule]:
             raise GuardrailsError(
                 f"policy data: rule {rule_id}: category must be one of {', '.join(CATEGORIES)}"
             )
+        applies_to = entry.get("applies_to", "manifests")
+        if applies_to not in SUBJECTS:
+            raise GuardrailsError(
+                f"policy data: rule {rule_id}: applies_to must be one of {', '.join(SUBJECTS)}"
+            )
         rules[rule_id] = Rule(
             id=rule_id,
             title=entry["title"],
@@ -150,6 +157,7 @@ def rules_from(data: Mapping[str, Any]) -> dict[str, Rule]:
             remediation=entry["remediation"],
             rationale=str(entry.get("rationale", "")),
             example=str(entry.get("example", "")),
+            applies_to=applies_to,
         )
     return rules
 
