@@ -58,6 +58,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "Run a local AWS (moto) and SCIM (scim2-server) on loopback until stopped.",
     ),
+    "report": (
+        "guardrails.cli.report",
+        "report",
+        "Write the CIO-CMO report: spend, cost of ownership, renewals, seats and risk.",
+    ),
 }
 
 
