@@ -18,6 +18,12 @@ $GR check examples/bad --now "$NOW"; code=$?
 echo "exit code: $code"
 [ "$code" -eq 1 ] || { echo "demo: the bad catalog should be blocked" >&2; exit 1; }
 
+step "guardrails report examples --discovery examples/discovered.json   (the CIO-CMO view: one self-contained HTML page)"
+mkdir -p build
+$GR report examples --now "$NOW" --discovery examples/discovered.json -o build/report.html; code=$?
+[ "$code" -eq 0 ] && [ -s build/report.html ] || { echo "demo: the report was not written (exit $code)" >&2; exit 1; }
+echo "report: $(pwd)/build/report.html   (open it in a browser; --format markdown|csv|json for the rest)"
+
 # --- Provisioning: sandbox -> plan -> apply -> apply again -> a user removed -> apply. ---
 # Everything runs on a copy of examples/ in a temp dir, against the local sandbox: no
 # cloud account. What is real and what is a stand-in: docs/provisioning.md.

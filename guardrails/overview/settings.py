@@ -12,15 +12,18 @@ report:
   rates_max_age_days: 90   # older rates are flagged in the report
 ```
 
-A value that is not usable stops the report (exit 2) with the policy data file, line
-and column that set it.
+An organisation's `currency` section replaces the shipped one whole rather than
+merging into it: rates only mean something against one base, and a shipped rate
+left behind under an organisation's other base would convert at the wrong price.
+`report` merges key by key as policy data does. A value that is not usable stops the
+report (exit 2) with the policy data file, line and column that set it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,6 +31,7 @@ from typing import Any
 from guardrails.catalog.safe_yaml import LoadError, load_bytes
 from guardrails.catalog.tree import Tree, WorkTree
 from guardrails.config import Config
+from guardrails.engine.policy_set import policy_data
 from guardrails.errors import GuardrailsError
 from guardrails.overview.model import Rates
 from guardrails.shipped import shipped_dir
@@ -54,12 +58,14 @@ class ReportSettings:
 def report_settings(data: Mapping[str, Any], tree: Tree, config: Config) -> ReportSettings:
     """Read `currency` and `report` from the merged policy `data`.
 
-    `tree` and `config` say where the policy data files are, to point at the line of
-    a bad value. Without a `currency` section (the shipped data turned off), totals
-    are in USD and amounts in other currencies are left out, which the report says.
+    `tree` and `config` say where the policy data files are: the organisation's own
+    `currency` section, if any, is read from them, and a bad value is pointed at.
+    Without any `currency` section (the shipped data turned off), totals are in USD
+    and amounts in other currencies are left out, which the report says.
     """
     where = _Locator(tree, config)
-    currency = data.get("currency")
+    organisation = policy_data(tree, replace(config, default_policies=False))
+    currency = organisation.get("currency", data.get("currency"))
     if currency is None:
         rates = Rates(DEFAULT_BASE, None, {DEFAULT_BASE: Decimal(1)}, "")
     else:
