@@ -63,13 +63,15 @@ def report_settings(data: Mapping[str, Any], tree: Tree, config: Config) -> Repo
     Without any `currency` section (the shipped data turned off), totals are in USD
     and amounts in other currencies are left out, which the report says.
     """
-    where = _Locator(tree, config)
     organisation = policy_data(tree, replace(config, default_policies=False))
-    currency = organisation.get("currency", data.get("currency"))
+    own = "currency" in organisation
+    currency = organisation["currency"] if own else data.get("currency")
+    where = _Locator(tree, config, shipped=config.default_policies and not own)
     if currency is None:
         rates = Rates(DEFAULT_BASE, None, {DEFAULT_BASE: Decimal(1)}, "")
     else:
         rates = _rates(_mapping(currency, ("currency",), where), where)
+    where = _Locator(tree, config, shipped=config.default_policies)
     report = _mapping(data.get("report") or {}, ("report",), where)
     known = {"tco_months", "horizon_days", "rates_max_age_days"}
     for key in report:
@@ -147,11 +149,12 @@ def _whole(
 
 class _Locator:
     """`file:line:column: ` of the policy data file that sets a path last (org data
-    over shipped data, as they merge); asked only once something is wrong."""
+    over shipped data, as they merge), or of the key where a missing one belongs;
+    asked only once something is wrong."""
 
-    def __init__(self, tree: Tree, config: Config) -> None:
+    def __init__(self, tree: Tree, config: Config, shipped: bool) -> None:
         self.folders: list[tuple[Tree, str]] = []
-        if config.default_policies:
+        if shipped:
             shipped = shipped_dir("policies")
             self.folders.append((WorkTree(shipped.parent), shipped.name))
         self.folders.append((tree, config.policies))
@@ -165,7 +168,9 @@ class _Locator:
                 except (LoadError, OSError):
                     continue  # the policy set's loader reports such a file first
                 for depth in range(len(path), 0, -1):
-                    mark = positions.value(path[:depth])
+                    prefix = path[:depth]
+                    mark = positions.value(prefix) if depth == len(path) else None
+                    mark = mark or positions.key(prefix)
                     if mark is not None:
                         if depth >= best[0]:  # the deepest match; later files win ties
                             best = (depth, f"{tree.display(file)}:{mark.line}:{mark.column}: ")
