@@ -155,8 +155,8 @@ class _Locator:
     def __init__(self, tree: Tree, config: Config, shipped: bool) -> None:
         self.folders: list[tuple[Tree, str]] = []
         if shipped:
-            shipped = shipped_dir("policies")
-            self.folders.append((WorkTree(shipped.parent), shipped.name))
+            library = shipped_dir("policies")
+            self.folders.append((WorkTree(library.parent), library.name))
         self.folders.append((tree, config.policies))
 
     def __call__(self, path: tuple[str, ...]) -> str:
