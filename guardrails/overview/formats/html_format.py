@@ -20,7 +20,7 @@ from guardrails import __version__
 from guardrails.overview.charts import charts
 from guardrails.overview.formats import Document
 from guardrails.overview.model import Overview
-from guardrails.overview.tables import NUMERIC, raw, show, tables
+from guardrails.overview.tables import NUMERIC, Table, raw, show, tables
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -52,16 +52,38 @@ def _template() -> tuple[Any, str, str, str]:
     return environment.get_template("report.html.j2"), Markup(style), Markup(script), policy
 
 
+Cells = list[tuple[str, list[tuple[str, bool, str | None]]]]
+"""Per row: the row header's text, then for each other cell its text, whether it is a
+number (right-aligned), and the raw value to sort by when that differs from the text."""
+
+
+def _cells(table: Table) -> Cells:
+    """Every cell as shown, with what numeric columns sort by: worked out here once,
+    because a template calling back into Python per cell is several times slower."""
+    kinds = [(c.kind, c.kind in NUMERIC) for c in table.columns]
+    first, rest = kinds[0][0], kinds[1:]
+    rows: Cells = []
+    for row in table.rows:
+        cells = []
+        for (kind, numeric), value in zip(rest, row[1:], strict=True):
+            text = show(kind, value)
+            sort = raw(kind, value) if numeric else None
+            cells.append((text, numeric, None if sort == text else sort))
+        rows.append((show(first, row[0]), cells))
+    return rows
+
+
 def render(overview: Overview) -> tuple[Document, ...]:
     """The report as one HTML page."""
     template, style, script, policy = _template()
+    laid_out = tables(overview)
     text = template.render(
         o=overview,
         t=overview.totals,
-        tables={table.key: table for table in tables(overview)},
+        tables={table.key: table for table in laid_out},
+        cells={table.key: _cells(table) for table in laid_out},
         charts={chart.key: chart for chart in charts(overview)},
         show=show,
-        raw=raw,
         numeric=NUMERIC,
         style=style,
         script=script,
