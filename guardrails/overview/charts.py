@@ -212,7 +212,7 @@ def renewal_timeline(overview: Overview) -> Chart:
         week = renewal.days // 7
         counts[week] += 1
         amounts[week] += renewal.annual or Decimal(0)
-    left, right, top, bottom = 60.0, WIDTH - 16.0, 22.0, 200.0
+    left, right, top, bottom = 60.0, WIDTH - 40.0, 22.0, 200.0  # room for the last date
     column = (right - left) / weeks
     peak = max(amounts) or Decimal(1)
     bars, texts = [], []
