@@ -421,6 +421,7 @@ def _totals(
 ) -> Totals:
     zero = Decimal(0)
     soon = [r for r in renewals if 0 <= r.days <= 90]
+    ahead = [r for r in renewals if r.days >= 0 and r.days_to_notice is not None]
     return Totals(
         tools=len(tools),
         annual=sum((t.cost.annual or zero for t in tools), zero),
@@ -428,6 +429,8 @@ def _totals(
         later=sum((t.cost.later or zero for t in tools), zero),
         renewals_90=len(soon),
         renewals_90_annual=sum((r.annual or zero for r in soon), zero),
+        notices_due=sum(1 for r in ahead if 0 <= (r.days_to_notice or 0) <= 30),
+        notices_missed=sum(1 for r in ahead if (r.days_to_notice or 0) < 0),
         seats_bought=sum(t.seats.bought or 0 for t in tools),
         seats_unused=sum(t.seats.unused or 0 for t in tools),
         blocking=sum(f.blocking for f in findings),

@@ -254,6 +254,10 @@ class Totals:
     """Renewals within 90 days."""
     renewals_90_annual: Decimal
     """What they renew for per year."""
+    notices_due: int
+    """Notice deadlines within the next 30 days (act now to cancel or renegotiate)."""
+    notices_missed: int
+    """Renewals still ahead whose notice deadline has passed (they renew as they are)."""
     seats_bought: int
     """Seats bought, summed."""
     seats_unused: int

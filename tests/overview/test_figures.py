@@ -116,6 +116,8 @@ def test_renewals_fall_in_windows_with_their_notice_deadlines(report_catalog: Pa
     ]  # gamma renews in 183 days: beyond the 120-day horizon
     assert found["totals"]["renewals_90"] == 3
     assert found["totals"]["renewals_90_annual"] == 20000  # alpha 12,000 + zeta 0 + beta 8,000
+    # beta's deadline is 30 days away: due; alpha's passed 10 days ago: missed
+    assert (found["totals"]["notices_due"], found["totals"]["notices_missed"]) == (1, 1)
 
 
 def test_seats_bought_against_people_granted_through_the_directory(report_catalog: Path) -> None:

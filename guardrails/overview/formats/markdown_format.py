@@ -40,6 +40,8 @@ def render(overview: Overview) -> tuple[Document, ...]:
         f"| Cost of ownership ({base}) | {tco} |",
         f"| Renewals within 90 days | {show('count', t.renewals_90)} "
         f"({show('money', t.renewals_90_annual)} {base} a year) |",
+        f"| Notice deadlines within 30 days | {show('count', t.notices_due)} "
+        f"({show('count', t.notices_missed)} passed: renewing as they are) |",
         f"| Seats bought | {show('count', t.seats_bought)} "
         f"({show('count', t.seats_unused)} granted to nobody) |",
         f"| Findings | {show('count', t.blocking)} blocking, {show('count', t.warnings)} "
