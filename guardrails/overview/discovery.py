@@ -28,6 +28,7 @@ from typing import Any
 from guardrails.catalog.safe_yaml import LoadError, load_bytes
 from guardrails.errors import GuardrailsError
 from guardrails.findings import format_path
+from guardrails.overview.model import ShadowTool
 from guardrails.overview.settings import CURRENCY, is_day
 
 MAX_BYTES = 32 * 1024 * 1024
@@ -36,33 +37,11 @@ WHAT_TO_DO = "give the JSON that `guardrails discover --format json` prints"
 
 
 @dataclass(frozen=True)
-class Sighting:
-    """One undeclared tool as discovery saw it."""
-
-    tool: str
-    """Its slug."""
-    title: str
-    """Its display name."""
-    people: int
-    """People seen using it."""
-    first_seen: str | None
-    """First day seen (ISO)."""
-    last_seen: str | None
-    """Last day seen (ISO)."""
-    amount: Decimal | None
-    """Spend seen (None: none)."""
-    currency: str | None
-    """Currency of `amount`."""
-    sources: tuple[str, ...]
-    """Where it was seen."""
-
-
-@dataclass(frozen=True)
 class Discovery:
     """What the report uses of a discovery run."""
 
-    undeclared: tuple[Sighting, ...]
-    """Tools in use that no manifest declares."""
+    undeclared: tuple[ShadowTool, ...]
+    """Tools in use that no manifest declares (their spend not yet converted)."""
     unused: tuple[str, ...]
     """Catalog tools nobody was seen using."""
 
@@ -162,7 +141,7 @@ def _slug(item: Mapping[str, Any], path: tuple[str | int, ...]) -> str:
     return tool
 
 
-def _sighting(value: Any, path: tuple[str | int, ...]) -> Sighting:
+def _sighting(value: Any, path: tuple[str | int, ...]) -> ShadowTool:
     item = _object(value, path)
     tool = _slug(item, path)
     title = item.get("title")
@@ -179,8 +158,16 @@ def _sighting(value: Any, path: tuple[str | int, ...]) -> Sighting:
     sources = item.get("sources")
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise _Invalid((*path, "sources"), f"must be a list of texts (found {_shown(sources)})")
-    return Sighting(
-        tool, title.strip() or tool, people, days[0], days[1], amount, currency, tuple(sources)
+    return ShadowTool(
+        tool=tool,
+        title=title.strip() or tool,
+        people=people,
+        first_seen=days[0],
+        last_seen=days[1],
+        spend_listed=amount,
+        currency=currency,
+        spend=None,  # converted by the report, at the policy data's rates
+        sources=tuple(sources),
     )
 
 

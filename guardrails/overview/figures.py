@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -392,23 +393,11 @@ def _shadow_it(
             )
             continue
         spend = None
-        if sighting.amount is not None and sighting.currency is not None:
-            spend = convert(sighting.amount, sighting.currency, rates)
+        if sighting.spend_listed is not None and sighting.currency is not None:
+            spend = convert(sighting.spend_listed, sighting.currency, rates)
             if spend is None:
-                notes.no_rate[sighting.currency].append(sighting.amount)
-        found.append(
-            ShadowTool(
-                tool=sighting.tool,
-                title=sighting.title,
-                people=sighting.people,
-                first_seen=sighting.first_seen,
-                last_seen=sighting.last_seen,
-                spend_listed=sighting.amount,
-                currency=sighting.currency,
-                spend=spend,
-                sources=sighting.sources,
-            )
-        )
+                notes.no_rate[sighting.currency].append(sighting.spend_listed)
+        found.append(replace(sighting, spend=spend))
     return tuple(sorted(found, key=lambda s: (-s.people, -(s.spend or 0), s.tool)))
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.ci.test_github_files import load
+from tests.ci.test_workflow_scripts import run_script
 from tests.conftest import EXAMPLES, REPO, guardrails
 from tests.overview.conftest import report
 
@@ -68,20 +67,7 @@ def step(name_start: str) -> dict[str, object]:
 
 def run_step(catalog: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The nightly report step's script, as the runner runs it (bash -e)."""
-    script = str(step("guardrails report")["run"])
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "CATALOG": str(catalog),
-    }
-    return subprocess.run(
-        ["bash", "-e", "-o", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_script(str(step("guardrails report")["run"]), cwd, {"CATALOG": str(catalog)})
 
 
 def test_the_nightly_job_publishes_the_html_report(tmp_path: Path) -> None:
