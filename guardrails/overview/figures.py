@@ -257,8 +257,9 @@ def _cost(listed: Mapping[str, Any], settings: ReportSettings, notes: _Notes) ->
         notes.no_cost += 1
     annual = None if annual_listed is None else convert(annual_listed, currency, rates)
     one_time = convert(one_time_listed, currency, rates)
-    if currency not in rates.per_unit:
-        notes.no_rate[currency] += [a for a in (annual_listed, one_time_listed) if a]
+    left_out = [a for a in (annual_listed, one_time_listed) if a]
+    if currency not in rates.per_unit and left_out:
+        notes.no_rate[currency] += left_out
     term = int(listed.get("term_months", 12))
     months = max(term, settings.tco_months)
     year_one = later = None

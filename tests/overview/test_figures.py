@@ -282,3 +282,12 @@ def test_markdown_cuts_a_table_past_fifteen_rows(tmp_path: Path) -> None:
     run = guardrails("report", root, "--now", "2026-06-01", "-f", "markdown", "--no-cache")
     assert run.exit_code in (0, 1), run.stderr
     assert "_… and 5 more rows: every row is in the HTML and CSV reports._" in run.stdout
+
+
+def test_a_currency_without_amounts_adds_nothing_to_the_notes(report_catalog: Path) -> None:
+    epsilon = report_catalog / "manifests" / "epsilon.yaml"
+    text = epsilon.read_text(encoding="utf-8")
+    epsilon.write_text(text + "  cost:\n    currency: JPY\n    seats: 3\n", encoding="utf-8")
+    notes = figures(report_catalog)["notes"]
+    assert not any("JPY" in note for note in notes), notes
+    assert any(note.startswith("1 amount(s) in CHF (5,000 CHF)") for note in notes)
