@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from guardrails.overview.model import Overview, Tally
+from guardrails.overview.model import Overview, Spend, Tally
 
 Kind = Literal["text", "money", "count", "date", "days", "list", "flag", "share"]
 NUMERIC: frozenset[Kind] = frozenset({"money", "count", "days", "share"})
@@ -87,10 +87,8 @@ def tables(overview: Overview) -> tuple[Table, ...]:
     """Every table, in the order the report shows them."""
     base = overview.rates.base
     found = [
-        _spend_table(overview, "spend-by-team", "Annual spend by team", "Team", base),
-        _spend_table(
-            overview, "spend-by-cost-centre", "Annual spend by cost centre", "Cost centre", base
-        ),
+        _spend_table(overview, overview.by_team, "spend-by-team", "Team"),
+        _spend_table(overview, overview.by_cost_center, "spend-by-cost-centre", "Cost centre"),
         _cost_table(overview, base),
         _renewals_table(overview, base),
         _seats_table(overview),
@@ -129,11 +127,11 @@ def _table(
     return Table(key, title, caption, tuple(Column(t, k) for t, k in columns), tuple(rows), empty)
 
 
-def _spend_table(overview: Overview, key: str, title: str, what: str, base: str) -> Table:
-    lines = overview.by_team if key == "spend-by-team" else overview.by_cost_center
+def _spend_table(overview: Overview, lines: tuple[Spend, ...], key: str, what: str) -> Table:
+    base = overview.rates.base
     return _table(
         key,
-        title,
+        f"Annual spend by {what.lower()}",
         f"Recurring licence cost per year, in {base} at the rates of "
         f"{overview.rates.date or 'no date'}.",
         [(what, "text"), ("Tools", "count"), (f"Annual ({base})", "money")],
