@@ -296,6 +296,7 @@ def windows(horizon: int) -> tuple[int, ...]:
 
 def _renewals(tools: Iterable[Tool], now: date, horizon: int) -> tuple[Renewal, ...]:
     found = []
+    bounds = windows(horizon)
     for tool in tools:
         if tool.renewal_date is None:
             continue
@@ -314,7 +315,7 @@ def _renewals(tools: Iterable[Tool], now: date, horizon: int) -> tuple[Renewal, 
                 team=tool.team,
                 date=tool.renewal_date,
                 days=days,
-                window=None if days < 0 else next(w for w in windows(horizon) if days <= w),
+                window=None if days < 0 else next(w for w in bounds if days <= w),
                 annual=tool.cost.annual,
                 notice_days=tool.notice_days,
                 notice_by=notice_by,
