@@ -36,7 +36,17 @@ ls "$DISCOVERY/drafts"
 sed -n '2,5p' "$DISCOVERY/drafts/typeform.yaml"
 echo "prefilled from the evidence:"
 (cd "$DISCOVERY/drafts" && grep -H -E "title:|website:|paid by|seen using it|annual:" notion.yaml typeform.yaml)
+# The same discovery as JSON feeds the report's shadow-IT section (exit 1: it blocks).
+$GR discover -C examples --now "$NOW" \
+  --from google=examples/estate/google --from entra=examples/estate/entra \
+  --from okta=examples/estate/okta --from identity-center=examples/estate/identity-center \
+  --from expenses=examples/estate/expenses --format json -o "$DISCOVERY/discovered.json" || true
+step "guardrails report examples --discovery discovered.json   (the CIO-CMO view: one self-contained HTML page)"
+mkdir -p build
+$GR report examples --now "$NOW" --discovery "$DISCOVERY/discovered.json" -o build/report.html; code=$?
 rm -rf "$DISCOVERY"
+[ "$code" -eq 0 ] && [ -s build/report.html ] || { echo "demo: the report was not written (exit $code)" >&2; exit 1; }
+echo "report: $(pwd)/build/report.html   (open it in a browser; --format markdown|csv|json for the rest)"
 
 # --- Provisioning: sandbox -> plan -> apply -> apply again -> a user removed -> apply. ---
 # Everything runs on a copy of examples/ in a temp dir, against the local sandbox: no

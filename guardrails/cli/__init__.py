@@ -63,6 +63,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "discover",
         "Find the SaaS in use that the catalog does not know, and catalog tools unused.",
     ),
+    "report": (
+        "guardrails.cli.report",
+        "report",
+        "Write the CIO-CMO report: spend, cost of ownership, renewals, seats and risk.",
+    ),
 }
 
 
