@@ -18,9 +18,9 @@ venv="${1:?usage: ci-install.sh VENV}"
 "${PYTHON:-python3}" -m venv "$venv"
 bin="$venv/bin"
 if [ -d "$venv/Scripts" ]; then bin="$venv/Scripts"; fi  # Windows runners
-pip=("$bin/python" -m pip --disable-pip-version-check --quiet)
+pip=("$bin/python" -m pip --disable-pip-version-check --quiet --no-input)
 
-"${pip[@]}" install --require-hashes --only-binary=:all: -r "$source_dir/requirements/ci.txt"
+"${pip[@]}" install --require-hashes --only-binary=:all: --no-compile -r "$source_dir/requirements/ci.txt"
 "${pip[@]}" install --no-deps --no-build-isolation "$source_dir"
 "${pip[@]}" check
 "$bin/guardrails" --version >&2
