@@ -36,7 +36,7 @@ test: $(TESTSTAMP)
 	$(BIN)/ruff check guardrails tests bench
 	$(BIN)/ruff format --check guardrails tests bench
 	$(BIN)/mypy
-	$(BIN)/zizmor --offline --no-progress .
+	$(BIN)/zizmor --offline --strict-collection .
 	$(BIN)/python -m pytest -q
 
 # Re-lock after changing dependencies in pyproject.toml or requirements/*.in (needs PyPI):

@@ -11,7 +11,9 @@ Each test works on a clone of the committed repository tagged `v9.8.7`:
   from a `git archive` of the tag, as GitHub's tarball of the action is, and gets the
   version from .git_archival.txt.
 
-The installs need the package index (CI reaches it), like `make test` itself.
+The wheels that requirements/ci.txt pins are downloaded once from the package index
+(CI reaches it, as `make test` itself does), hash-checked, and both installs take
+them from there.
 """
 
 from __future__ import annotations
@@ -99,6 +101,27 @@ def dist(tagged: Path) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """pip settings that install from the wheels of requirements/ci.txt, fetched once."""
+    wheels = tmp_path_factory.mktemp("wheelhouse")
+    lock = REPO / "requirements" / "ci.txt"
+    download = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
+    ok(
+        run(
+            *download,
+            "--require-hashes",
+            "--only-binary=:all:",
+            "-r",
+            lock,
+            "-d",
+            wheels,
+            cwd=wheels,
+        )
+    )
+    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
+
+
 def tracked(clone: Path, folder: str) -> set[str]:
     listed = ok(run("git", "ls-files", folder, cwd=clone))
     return {line.removeprefix(folder + "/") for line in listed.splitlines()}
@@ -128,7 +151,7 @@ def test_wheel_and_sdist_hold_policies_data_schemas_and_templates(dist: Path, ta
     assert f"saas_guardrails-{VERSION}.dist-info/licenses/LICENSE" in in_wheel
 
 
-def fresh_venv(where: Path) -> Path:
+def fresh_venv(where: Path, offline: dict[str, str]) -> Path:
     """A new virtual environment with only the hash-locked dependencies of CI installs."""
     ok(run(sys.executable, "-m", "venv", where, cwd=where.parent))
     pip = [where / "bin" / "python", "-m", "pip", "--disable-pip-version-check", "--quiet"]
@@ -143,6 +166,7 @@ def fresh_venv(where: Path) -> Path:
             "-r",
             lock,
             cwd=where,
+            env=offline,
         )
     )
     return where / "bin"
@@ -218,7 +242,7 @@ def test_the_wheel_works_in_a_fresh_venv_outside_the_repository(dist: Path, tmp_
 
 
 def test_the_ci_install_script_installs_a_git_archive_of_the_tag(
-    tagged: Path, tmp_path: Path
+    tagged: Path, offline: dict[str, str], tmp_path: Path
 ) -> None:
     # GitHub hands the action to the runner as a tarball made by `git archive`: no .git.
     archive = tmp_path / "action"
@@ -232,9 +256,58 @@ def test_the_ci_install_script_installs_a_git_archive_of_the_tag(
         archive / "scripts" / "ci-install.sh",
         tmp_path / "venv",
         cwd=tmp_path,
-        env={"PYTHON": sys.executable},
+        env={"PYTHON": sys.executable, **offline},
     )
     command = Path(ok(done).strip())
     assert command == tmp_path / "venv" / "bin" / "guardrails"
     assert f"guardrails, version {VERSION}" in done.stderr
     exercise(command.parent, outside_catalog(tmp_path))
+
+
+def pinned(lock: Path) -> dict[str, str]:
+    """name -> version of every requirement a lock file pins for this interpreter."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith((" ", "#")):
+            requirement = Requirement(line.rstrip(" \\"))
+            if requirement.marker is None or requirement.marker.evaluate():
+                [spec] = requirement.specifier
+                assert spec.operator == "==", line
+                pins[canonicalize_name(requirement.name)] = spec.version
+    return pins
+
+
+def needs(*groups: str) -> list[str]:
+    """The requirements pyproject.toml declares: dependencies, build-system, extras."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    found = list(project["build-system"]["requires"]) + project["project"]["dependencies"]
+    for group in groups:
+        found += project["project"]["optional-dependencies"][group]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("lock", "groups"),
+    [("ci.txt", ("provision",)), ("test.txt", ("test", "provision", "sandbox", "opa"))],
+)
+def test_each_lock_pins_what_pyproject_asks_for(lock: str, groups: tuple[str, ...]) -> None:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = pinned(REPO / "requirements" / lock)
+    for text in needs(*groups):
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        if name == "saas-guardrails" or (requirement.marker and not requirement.marker.evaluate()):
+            continue
+        assert name in pins, f"requirements/{lock} lacks {name}: run `make lock`"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"requirements/{lock} pins {name}=={pins[name]}, pyproject asks {text}: run `make lock`"
+        )
+    release = pinned(REPO / "requirements" / "release.txt")
+    assert {"build", "twine", "hatchling", "hatch-vcs"} <= set(release)
