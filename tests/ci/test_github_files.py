@@ -129,6 +129,9 @@ def test_reusable_workflow_checks_prs_by_the_base_branch_applies_and_rechecks_ni
     assert "${{" not in pr_runs
     apply = jobs["apply"]
     assert "push" in apply["if"] and "default_branch" in apply["if"]
+    [keep] = [s for s in apply["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert keep["with"]["path"].endswith("/.guardrails/audit.jsonl")
+    assert keep["with"]["include-hidden-files"] is True  # else the audit log is left out
     assert "guardrails apply" in "\n".join(s.get("run", "") for s in apply["steps"])
     nightly = jobs["nightly"]
     assert "schedule" in nightly["if"]
