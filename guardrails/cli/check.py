@@ -195,8 +195,8 @@ def check(
             checked, removed = report_changes(checked, changes, root, only)
             only = checked.reported
         reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
+        report = Report(checked.outcome, checked.rules, reported, False, removed)
         for name, path in files:  # every format from this one check: the same findings
-            report = Report(checked.outcome, checked.rules, reported, False, removed)
             write(path, with_removals(name, render(name, report), removed))
         if output is None:
             color = fmt == "text" and sys.stdout.isatty()
