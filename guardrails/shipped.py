@@ -1,7 +1,8 @@
-"""Where the files shipped with guardrails live: the default policy library and schemas.
+"""Where the files shipped with guardrails live: the default policy library, schemas, templates.
 
-In a wheel they are packaged under `guardrails/_shipped/`; in a source checkout
-(editable install, tests) they are the repository's top-level `policies/` and `schemas/`.
+In a wheel they are packaged under `guardrails/_shipped/` (pyproject.toml's
+force-include); in a source checkout (editable install, tests) they are the
+repository's folders named in `SOURCES`.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 
+SOURCES = {"policies": "policies", "schemas": "schemas", "templates": "docs/templates"}
+"""Each shipped folder's place in the repository (the wheel holds it as `_shipped/NAME`)."""
+
 
 def shipped_dir(name: str) -> Path:
-    """The shipped folder `name` (`policies` or `schemas`)."""
+    """The shipped folder `name` (`policies`, `schemas` or `templates`)."""
     packaged = _PACKAGE / "_shipped" / name
     if packaged.is_dir():
         return packaged
-    return _PACKAGE.parent / name
+    return _PACKAGE.parent / SOURCES[name]
 
 
 def schema_path(kind: str) -> Path:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -45,6 +47,23 @@ def _relative(path: Path, root: Path) -> str:
     import os
 
     return Path(os.path.relpath(path.absolute(), root.absolute())).as_posix()
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def report_file_options(command: F) -> F:
+    """`--sarif FILE`, `--markdown FILE`, ... : one option per format, so one check run
+    writes every report CI wants (annotations on stdout, SARIF and the summary to files)."""
+    for name in reversed(FORMATS):
+        command = click.option(
+            f"--{name}",
+            f"{name}_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help=f"Also write the {name} report to FILE (same check, same findings).",
+        )(command)
+    return command
 
 
 @click.command()
@@ -98,6 +117,7 @@ def _relative(path: Path, root: Path) -> str:
     help="Do not read or write .guardrails-cache/ (what unchanged files said, and each "
     "manifest's violations under everything they depend on).",
 )
+@report_file_options
 def check(
     paths: tuple[Path, ...],
     catalog: Path | None,
@@ -112,6 +132,7 @@ def check(
     now: datetime | None,
     fail_on_warn: bool,
     no_cache: bool,
+    **report_files: Path | None,
 ) -> None:
     """Check manifests against the policies; point at every line to change.
 
@@ -128,10 +149,11 @@ def check(
         from guardrails.check import run_check
         from guardrails.config import load_config
         from guardrails.engine import get_engine
-        from guardrails.report import Report, render
+        from guardrails.report import Report, render, write
 
         if output is None and sys.stdout is None:  # before any work: nowhere to report it
             raise GuardrailsError("standard output is closed: use --output FILE for the report")
+        files = report_destinations(fmt, output, report_files)
         root, extra, selected = resolve_targets(paths, catalog)
         tree = WorkTree(root)
         only = frozenset(display_path(p) for p in selected) if selected is not None else None
@@ -173,22 +195,13 @@ def check(
             checked, removed = report_changes(checked, changes, root, only)
             only = checked.reported
         reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
-        color = output is None and fmt == "text" and sys.stdout.isatty()
-        text = render(fmt, Report(checked.outcome, checked.rules, reported, color, removed))
-        if fmt == "text" and removed:
-            text += "".join(
-                f"note: {file} was deleted: planned removal (apply revokes its access)\n"
-                for file in removed
-            )
-        if output is not None:
-            try:
-                output.write_text(text, encoding="utf-8")
-            except OSError as err:
-                raise GuardrailsError(
-                    f"{output}: cannot write the report: {err.strerror}"
-                ) from None
-        else:
-            click.echo(text, nl=False, color=color)
+        report = Report(checked.outcome, checked.rules, reported, False, removed)
+        for name, path in files:  # every format from this one check: the same findings
+            write(path, with_removals(name, render(name, report), removed))
+        if output is None:
+            color = fmt == "text" and sys.stdout.isatty()
+            report = Report(checked.outcome, checked.rules, reported, color, removed)
+            click.echo(with_removals(fmt, render(fmt, report), removed), nl=False, color=color)
         outcome = checked.outcome
         blocked = outcome.blocking or (fail_on_warn and outcome.warnings)
         sys.exit(1 if blocked else 0)
@@ -196,3 +209,30 @@ def check(
         gc.unfreeze()  # loading froze the catalog out of the collector's way: no longer
         if collecting:
             gc.enable()
+
+
+def report_destinations(
+    fmt: str, output: Path | None, report_files: dict[str, Path | None]
+) -> list[tuple[str, Path]]:
+    """(format, file) for every report written to a file; two reports never share one."""
+    files = [(fmt, output)] if output is not None else []
+    files += [(name.removesuffix("_file"), path) for name, path in report_files.items() if path]
+    seen: dict[Path, str] = {}
+    for name, path in files:
+        key = path.resolve()
+        if key in seen:
+            raise GuardrailsError(
+                f"{path}: both the {seen[key]} and the {name} report would be written there"
+            )
+        seen[key] = name
+    return files
+
+
+def with_removals(fmt: str, text: str, removed: tuple[str, ...]) -> str:
+    """The text report ends with a note per deleted manifest (other formats carry them)."""
+    if fmt != "text":
+        return text
+    return text + "".join(
+        f"note: {file} was deleted: planned removal (apply revokes its access)\n"
+        for file in removed
+    )

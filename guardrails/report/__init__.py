@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
+from guardrails.errors import GuardrailsError
 from guardrails.findings import Outcome, Rule
 
 FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
@@ -54,3 +56,11 @@ def render(name: str, report: Report) -> str:
     """Render `report` in format `name` (the module is imported only when used)."""
     module: Format = importlib.import_module(f"guardrails.report.{name}_format")
     return module.render(report)
+
+
+def write(path: Path, text: str) -> None:
+    """Write a rendered report to `path`; a failure is one line naming the file (exit 2)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise GuardrailsError(f"{path}: cannot write the report: {err.strerror}") from None

@@ -95,9 +95,12 @@ def test_composite_action_check_blocks_and_reports(tampering_pr: Path, tmp_path:
         "ARGS": "",
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(summary),
+        "GUARDRAILS": str(counting_guardrails(tmp_path)),
     }
     done = run_script(script, tampering_pr, env)
     assert done.returncode == 1, done.stderr
+    assert (tmp_path / "calls").read_text().count("check") == 1  # one check, every report
+    assert done.stdout.startswith("::error file=manifests/sso-none.yaml,line=23,col=10,")
     assert output.read_text().splitlines() == ["sarif=out.sarif", "exit-code=1"]
     assert (tampering_pr / "out.sarif").is_file()
     assert "SEC-SSO-REQUIRED" in summary.read_text()
@@ -107,3 +110,11 @@ def test_composite_action_check_blocks_and_reports(tampering_pr: Path, tmp_path:
     unknown = run_script(script, tampering_pr, {**env, "COMMAND": "deploy"})
     assert unknown.returncode == 2
     assert "::error title=guardrails::unknown command 'deploy'" in unknown.stdout
+
+
+def counting_guardrails(folder: Path) -> Path:
+    """The installed `guardrails`, behind a wrapper that notes each call in folder/calls."""
+    wrapper = folder / "guardrails"
+    wrapper.write_text(f'#!/bin/bash\necho "$1" >> {folder}/calls\nexec {BIN}/guardrails "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
