@@ -237,6 +237,8 @@ class ScimTool:
             group = state.groups.get(role, ScimGroup(None))
             name = group_name(self.tool, role)
             if not group.managed:
+                if members is None:
+                    continue  # no admin group here: someone else's group of that name
                 notices.append(
                     Notice(
                         self.tool,

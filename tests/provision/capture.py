@@ -51,7 +51,12 @@ def capture_server() -> Iterator[tuple[str, Captured]]:
                 return
             if captured.echo:
                 detail = " ".join(f"{k}: {v}" for k, v in self.headers.items())
-                payload = json.dumps({"status": "500", "detail": detail}).encode()
+                error = {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                    "status": "500",
+                    "detail": detail,
+                }
+                payload = json.dumps(error).encode()
                 self.send_response(500)
             else:
                 payload = b"{}"

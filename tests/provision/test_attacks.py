@@ -234,6 +234,7 @@ def test_a_hostile_scim_server_echoing_the_token_never_gets_it_printed(
             result = world.run(*command, sandbox=False)
             assert result.exit_code == 2, result.output
             assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+            assert "Authorization: Bearer ***" in result.output  # its echo, blotted out
             _no_secret_in(result.output)
         assert TOKEN in echoer.text  # it did get the token: it is the bound endpoint
 
