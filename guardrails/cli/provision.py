@@ -169,85 +169,71 @@ def apply(
     loses what it no longer lists. One apply at a time (a lock); safe to run again: a
     second apply changes nothing.
     """
-    from guardrails.provision.audit import apply_lock
-
-    saved = _read_plan(planfile) if planfile is not None else None
-    config, _ = _settings(catalog, policies_ref)
-    with apply_lock(config.root / f"{config.audit_log}.lock"):
-        _apply(saved, planfile, catalog, auto_approve, max_deletes, now, stats, sandbox,
-               policies_ref)  # fmt: skip
-
-
-def _apply(
-    saved: Plan | None,
-    planfile: Path | None,
-    catalog: Path | None,
-    auto_approve: bool,
-    max_deletes: int | None,
-    now: datetime | None,
-    stats: bool,
-    sandbox: bool,
-    policies_ref: str | None,
-) -> None:
-    """`apply`, under the lock: plan, reconcile what a crash left, guard, apply."""
     from guardrails.provision.apply import DEFAULT_MAX_DELETES, apply_plan, guard, reconcile
-    from guardrails.provision.audit import AuditLog
+    from guardrails.provision.audit import AuditLog, apply_lock
     from guardrails.provision.plan import render_plan
 
-    config, wanted, provisioner, counter, computed = _compute(catalog, now, sandbox, policies_ref)
-    audit = AuditLog(config.root / config.audit_log)
-    for line in reconcile(audit.interrupted(), computed, audit):
-        click.echo(f"! reconciled: {line}")
-    if saved is not None:
-        if saved.fingerprint != computed.fingerprint:
-            raise GuardrailsError(
-                f"{planfile} is stale: the manifests or the live directory changed since it "
-                "was made; run `guardrails plan` again"
-            )
-        if saved.changes != computed.changes:
-            # Same inputs always give the same changes: this file was edited by hand.
-            raise GuardrailsError(
-                f"{planfile}: its changes are not what its inputs give (edited by hand?); "
-                "run `guardrails plan` again"
-            )
-        chosen = saved
-        click.echo(f"{planfile}: still current; applying its {len(chosen.changes)} changes.")
-        click.echo("".join(f"! {n.tool}: {n.message}\n" for n in chosen.notices), nl=False)
-    else:
-        chosen = computed
-        click.echo(render_plan(chosen), nl=False)
-    if chosen.changes:
-        guard(chosen, DEFAULT_MAX_DELETES if max_deletes is None else max_deletes)
-        if planfile is None and not auto_approve:
-            if not sys.stdin.isatty():
-                raise GuardrailsError("not a terminal: rerun with --auto-approve to apply")
-            click.confirm(f"Apply these {len(chosen.changes)} changes?", abort=True)
-        applied = apply_plan(chosen, provisioner.apply, audit, progress=sys.stderr.isatty())
-        for change in applied.done:
-            click.echo(
-                f"  done: {change.sign} {change.tool} {change.provider}: {change.describe()}"
-            )
-        if applied.failed is not None:
-            tool = applied.failed.tool
-            click.echo(
-                f"guardrails: error: {tool}: {applied.failed.describe()}: "
-                f"{applied.error.removeprefix(f'{tool}: ')}",
-                err=True,
-            )
-            click.echo(
-                f"Applied {len(applied.done)} of {len(chosen.changes)} changes; run "
-                "`guardrails apply` again to finish.",
-                err=True,
-            )
-            if stats:
-                click.echo(counter.summary())
-            sys.exit(2)
-        click.echo(f"Applied {len(applied.done)} changes (audit log: {config.audit_log}).")
-    else:
-        click.echo("Nothing to do.")
-    if stats:
-        click.echo(counter.summary())
-    sys.exit(_exit_code(wanted))
+    saved = _read_plan(planfile) if planfile is not None else None
+    settings, _ = _settings(catalog, policies_ref)
+    # Held from before the live state is read until the last write (and the audit
+    # log's reconciling) is done.
+    with apply_lock(settings.root / f"{settings.audit_log}.lock"):
+        config, wanted, provisioner, counter, computed = _compute(
+            catalog, now, sandbox, policies_ref
+        )
+        audit = AuditLog(config.root / config.audit_log)
+        for line in reconcile(audit.interrupted(), computed, audit):
+            click.echo(f"! reconciled: {line}")
+        if saved is not None:
+            if saved.fingerprint != computed.fingerprint:
+                raise GuardrailsError(
+                    f"{planfile} is stale: the manifests or the live directory changed since it "
+                    "was made; run `guardrails plan` again"
+                )
+            if saved.changes != computed.changes:
+                # Same inputs always give the same changes: this file was edited by hand.
+                raise GuardrailsError(
+                    f"{planfile}: its changes are not what its inputs give (edited by hand?); "
+                    "run `guardrails plan` again"
+                )
+            chosen = saved
+            click.echo(f"{planfile}: still current; applying its {len(chosen.changes)} changes.")
+            click.echo("".join(f"! {n.tool}: {n.message}\n" for n in chosen.notices), nl=False)
+        else:
+            chosen = computed
+            click.echo(render_plan(chosen), nl=False)
+        if chosen.changes:
+            guard(chosen, DEFAULT_MAX_DELETES if max_deletes is None else max_deletes)
+            if planfile is None and not auto_approve:
+                if not sys.stdin.isatty():
+                    raise GuardrailsError("not a terminal: rerun with --auto-approve to apply")
+                click.confirm(f"Apply these {len(chosen.changes)} changes?", abort=True)
+            applied = apply_plan(chosen, provisioner.apply, audit, progress=sys.stderr.isatty())
+            for change in applied.done:
+                click.echo(
+                    f"  done: {change.sign} {change.tool} {change.provider}: {change.describe()}"
+                )
+            if applied.failed is not None:
+                tool = applied.failed.tool
+                click.echo(
+                    f"guardrails: error: {tool}: {applied.failed.describe()}: "
+                    f"{applied.error.removeprefix(f'{tool}: ')}",
+                    err=True,
+                )
+                click.echo(
+                    f"Applied {len(applied.done)} of {len(chosen.changes)} changes; run "
+                    "`guardrails apply` again to finish.",
+                    err=True,
+                )
+                if stats:
+                    click.echo(counter.summary())
+                sys.exit(2)
+            click.echo(f"Applied {len(applied.done)} changes (audit log: {config.audit_log}).")
+        else:
+            click.echo("Nothing to do.")
+        if stats:
+            click.echo(counter.summary())
+        sys.exit(_exit_code(wanted))
 
 
 def _read_plan(planfile: Path) -> Plan:

@@ -197,7 +197,9 @@ class ApplicationDesk:
 
     # --- the application APIs ---------------------------------------------------------
 
-    def _page(self, items: list[dict[str, Any]], body: dict[str, Any], key: str) -> Any:
+    def _page(
+        self, items: list[dict[str, Any]], body: dict[str, Any], key: str
+    ) -> tuple[str, dict[str, Any]]:
         size = min(int(body.get("MaxResults") or self.page_size), self.page_size)
         token = body.get("NextToken")
         start = 0
@@ -229,7 +231,7 @@ class ApplicationDesk:
             found = [
                 a for a in self.applications.values() if a["InstanceArn"] == body["InstanceArn"]
             ]
-            return self._page(found, body, "Applications")  # type: ignore[no-any-return]
+            return self._page(found, body, "Applications")
         arn = body.get("ApplicationArn", "")
         if arn not in self.assignments:
             return _aws_error("ResourceNotFoundException", "application not found")
@@ -238,7 +240,7 @@ class ApplicationDesk:
                 {"ApplicationArn": arn, "PrincipalId": p, "PrincipalType": t}
                 for p, t in sorted(self.assignments[arn])
             ]
-            return self._page(listed, body, "ApplicationAssignments")  # type: ignore[no-any-return]
+            return self._page(listed, body, "ApplicationAssignments")
         principal = (body["PrincipalId"], body["PrincipalType"])
         assigned = self.assignments[arn]
         if operation == "CreateApplicationAssignment":

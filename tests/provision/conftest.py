@@ -164,6 +164,23 @@ class World:
         )
         return session.client("identitystore", endpoint_url=self.state.endpoint_url)
 
+    def add_team(self, name: str, prefix: str, size: int) -> None:
+        """A directory group `name` of `size` new people `<prefix>NNN@example.com`."""
+        store, sid = self.store, self.state.identity_store_id
+        team = store.create_group(IdentityStoreId=sid, DisplayName=name)["GroupId"]
+        for n in range(size):
+            email = f"{prefix}{n:03d}@example.com"
+            uid = store.create_user(
+                IdentityStoreId=sid,
+                UserName=email,
+                DisplayName=f"{prefix} {n}",
+                Name={"GivenName": prefix, "FamilyName": str(n)},
+                Emails=[{"Value": email, "Type": "work", "Primary": True}],
+            )["UserId"]
+            store.create_group_membership(
+                IdentityStoreId=sid, GroupId=team, MemberId={"UserId": uid}
+            )
+
     def _all(self, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
         pages = self.store.get_paginator(operation).paginate(
             IdentityStoreId=self.state.identity_store_id, **params

@@ -515,18 +515,7 @@ def test_a_deactivated_scim_user_guardrails_did_not_create_is_left_alone(world: 
 def test_every_page_is_read_past_a_hundred_users_and_members(world: World) -> None:
     # moto pages ListUsers and ListGroupMemberships by 100: a group of 150 people is
     # only seen whole when every page is read, else the next apply would add them again
-    store, sid = world.store, world.state.identity_store_id
-    big = store.create_group(IdentityStoreId=sid, DisplayName="big-team")["GroupId"]
-    for n in range(150):
-        email = f"person{n:03d}@example.com"
-        uid = store.create_user(
-            IdentityStoreId=sid,
-            UserName=email,
-            DisplayName=f"Person {n}",
-            Name={"GivenName": "Person", "FamilyName": str(n)},
-            Emails=[{"Value": email, "Type": "work", "Primary": True}],
-        )["UserId"]
-        store.create_group_membership(IdentityStoreId=sid, GroupId=big, MemberId={"UserId": uid})
+    world.add_team("big-team", "person", 150)
     world.edit("zoom", "groups: [field-marketing]", "groups: [field-marketing, big-team]")
     applied = world.run("apply", "--auto-approve", "--max-deletes", "0")
     assert applied.exit_code == 0, applied.output
