@@ -140,3 +140,40 @@ def test_a_binary_plan_file_is_one_line_and_exit_2(world: World) -> None:
     result = world.run("apply", str(planfile))
     assert result.exit_code == 2
     assert f"{planfile}: cannot read the plan: not UTF-8 text" in _error_line(result.output)
+
+
+@pytest.mark.parametrize(
+    ("binding", "expected"),
+    [
+        (  # one endpoint, two tools: one's revocations would deactivate the other's users
+            "    zoom:\n      identity_center: {application: Zoom}\n      scim:\n"
+            "        url: https://api.hubspot.example/scim/v2/\n        token_env: ZOOM_TOKEN\n",
+            "hubspot and zoom are bound to the same SCIM URL",
+        ),
+        (
+            "    zoom:\n      identity_center: {application: Zoom, admin_group: true}\n"
+            "    zoom-admins:\n      identity_center: {application: Zoom}\n",
+            "zoom-admins: its group saas-zoom-admins would be the admin group of zoom",
+        ),
+        (
+            "    zoom:\n      scim: {url: 'http://198.51.100.7/scim', token_env: ZOOM_TOKEN}\n",
+            "zoom.scim.url: must be an https URL (or http on loopback",
+        ),
+        (
+            "    zoom:\n      scim: {url: 'https://x.example/scim', token_env: 'a b'}\n",
+            "zoom.scim.token_env: must name an environment variable",
+        ),
+        ("    zoom:\n      identity_center: {app: Zoom}\n", "unknown key 'app'"),
+    ],
+)
+def test_bindings_that_cannot_be_right_are_one_line_and_exit_2(
+    world: World, binding: str, expected: str
+) -> None:
+    world.bind("    zoom:\n      identity_center: {application: Zoom}\n", binding)
+    for command in (("plan",), ("apply", "--auto-approve")):
+        result = world.run(*command)
+        assert result.exit_code == 2
+        line = _error_line(result.output)
+        assert line.startswith("guardrails: error: policy data provisioning.bindings")
+        assert expected in line
+    assert world.faults.seen == {"aws": 0, "scim": 0}
