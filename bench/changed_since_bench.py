@@ -42,6 +42,8 @@ def build_catalog(root: Path, count: int) -> list[Path]:
         text = template.replace("name: hubspot", f"name: tool-{number:04d}")
         # Not a second email-marketing tool: that would warn (hubspot is the standard).
         text = text.replace("[email-marketing, landing-pages]", "[landing-pages]")
+        # Nor asking for HubSpot's application: IT bound it to hubspot alone.
+        text = text.split("  provisioning:")[0]
         path.write_text(text, "utf-8")
         written.append(path)
     return written

@@ -76,15 +76,19 @@ spec:
     renewal_date: 2027-{month:02d}-01
 {provisioning}"""
 
-# Half the tools are provisioned, as in a real catalog: their SCIM token is named by an
-# environment variable (`*_SCIM_TOKEN`), which the secrets rule must not mistake for one.
+# Half the tools are provisioned, as in a real catalog, each through what IT bound to it
+# (policies/data/provisioning.yaml, with the variable naming its SCIM token).
 PROVISIONING = """\
   provisioning:
     identity_center:
       application: Tool {index}
     scim:
       url: https://api.tool-{index}.example/scim/v2
-      token_env: TOOL_{index}_SCIM_TOKEN
+"""
+BINDING = """\
+    tool-{index:05d}:
+      identity_center: {{application: Tool {index}, admin_group: true}}
+      scim: {{url: "https://api.tool-{index}.example/scim/v2", token_env: TOOL_{index}_SCIM_TOKEN}}
 """
 
 
@@ -140,9 +144,16 @@ def generate(out: Path, count: int, seed: int = 7) -> Path:
         shutil.rmtree(out)
     folder = out / "manifests"
     folder.mkdir(parents=True)
+    bound = []
     for index in range(count):
-        (folder / f"tool-{index:05d}.yaml").write_text(manifest(index, count, rng), "utf-8")
+        text = manifest(index, count, rng)
+        (folder / f"tool-{index:05d}.yaml").write_text(text, "utf-8")
+        if "  provisioning:" in text:
+            bound.append(BINDING.format(index=index))
     (out / "exceptions").mkdir()
+    (out / "policies" / "data").mkdir(parents=True)
+    bindings = "provisioning:\n  bindings:\n" + "".join(bound) if bound else ""
+    (out / "policies" / "data" / "provisioning.yaml").write_text(bindings, "utf-8")
     return out
 
 

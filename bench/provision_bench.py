@@ -57,7 +57,11 @@ spec:
       application: Bench App {index}
     scim:
       url: https://scim.vendor{index}.example.com/v2
-      token_env: BENCH_SCIM_TOKEN
+"""
+BINDING = """\
+    tool-{index:03d}:
+      identity_center: {{application: Bench App {index}}}
+      scim: {{url: "https://scim.vendor{index}.example.com/v2", token_env: BENCH_SCIM_TOKEN}}
 """
 
 
@@ -75,6 +79,10 @@ def build_catalog(root: Path, tools: int, people: int) -> None:
         members = [users[(t * team_size + k) % directory_size] for k in range(team_size)]
         lines.append(f"  team-{t:03d}: [{', '.join(members)}]")
     (root / "directory.yaml").write_text("\n".join(lines) + "\n")
+    (root / "policies" / "data").mkdir(parents=True)
+    (root / "policies" / "data" / "provisioning.yaml").write_text(
+        "provisioning:\n  bindings:\n" + "".join(BINDING.format(index=i) for i in range(tools))
+    )
     for index in range(tools):
         start = (index * individuals * 7) % directory_size
         chosen = [users[(start + k) % directory_size] for k in range(individuals)]
@@ -99,6 +107,7 @@ def main() -> None:
     from guardrails.config import load_config
     from guardrails.provision.apply import apply_plan
     from guardrails.provision.audit import AuditLog
+    from guardrails.provision.bindings import load_bindings
     from guardrails.provision.calls import CallCounter
     from guardrails.provision.plan import Provisioner, wanted_access
     from guardrails.provision.sandbox import Sandbox, load_directory
@@ -113,13 +122,13 @@ def main() -> None:
         box.start()
         try:
             checked = run_check(WorkTree(root), config, date(2026, 11, 22))
-            wanted = wanted_access(checked)
-            assert len(wanted.tools) == args.tools, f"blocked: {wanted.blocked}"
+            wanted = wanted_access(checked, load_bindings(checked.policies.data))
+            assert len(wanted.tools) == 2 * args.tools, f"blocked: {wanted.blocked}"
             audit = AuditLog(Path(tmp) / "audit.jsonl")
             for label in ("first apply (converge)", "second apply (no-op)"):
                 counter = CallCounter()
                 started = time.perf_counter()
-                provisioner = Provisioner(load_settings(config), counter)
+                provisioner = Provisioner(load_settings(config, use_sandbox=True), counter)
                 plan = provisioner.plan(wanted)
                 applied = apply_plan(plan, provisioner.apply, audit)
                 assert applied.failed is None, applied.error

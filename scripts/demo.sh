@@ -63,14 +63,16 @@ rm -rf "$WORK/catalog/bad" "$WORK/catalog/.guardrails"
 CAT="$WORK/catalog"
 LOG="$WORK/output.log"
 fail() { echo "demo: $*" >&2; exit 1; }
-# Every SCIM token variable the manifests name gets a fresh random value: the sandbox's
-# SCIM tenants accept it, plan/apply send it. It must never be printed or written.
+# Every SCIM token variable IT bound (policies/data/provisioning.yaml) gets a fresh random
+# value: the sandbox's SCIM tenants accept it, plan/apply send it. It must never be
+# printed or written.
 TOKENS=()
-for var in $(sed -n 's/^ *token_env: *\([A-Za-z_][A-Za-z0-9_]*\) *$/\1/p' "$CAT"/manifests/*.y*ml | sort -u); do
+for var in $(sed -n 's/^ *token_env: *\([A-Za-z_][A-Za-z0-9_]*\) *$/\1/p' "$CAT"/policies/data/*.y*ml | sort -u); do
   value="sandbox-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
   export "$var=$value"; TOKENS+=("$value")
 done
-run() { "$GR" "$@" -C "$CAT" --now "$NOW" 2>&1 | tee -a "$LOG"; return "${PIPESTATUS[0]}"; }
+# plan/apply use the sandbox only when asked (--sandbox), after checking it is this one.
+run() { "$GR" "$@" -C "$CAT" --now "$NOW" --sandbox 2>&1 | tee -a "$LOG"; return "${PIPESTATUS[0]}"; }
 
 step "guardrails sandbox -C \$CATALOG &   (loopback: moto for identitystore, an in-memory stand-in for the sso-admin application APIs moto lacks, scim2-server for SCIM; seeded from directory.yaml)"
 $GR sandbox -C "$CAT" & SANDBOX_PID=$!
@@ -96,6 +98,17 @@ step "guardrails apply --auto-approve   (access revoked: group membership remove
 run apply --auto-approve || fail "revoking apply failed"
 grep -q "done: - hubspot identity-center: remove alice@example.com from saas-hubspot" "$LOG" \
   || fail "alice should have lost HubSpot"
+
+step "manifests/hubspot.yaml removed (in the copy): a SCIM tool gone"
+rm "$CAT/manifests/hubspot.yaml"
+
+step "guardrails apply --auto-approve   (its groups and assignments removed, its SCIM accounts deactivated: IT's binding knows where, and with which token; salesforce and zoom, which send data to hubspot, are now blocked: exit 1, nothing new granted to them)"
+run apply --auto-approve; code=$?
+[ "$code" -eq 1 ] || fail "removing apply: expected exit 1 (the tools integrating with hubspot are blocked), got $code"
+grep -q "done: - hubspot scim: deactivate user jane.doe@example.com (active: false)" "$LOG" \
+  || fail "hubspot's SCIM accounts should have been deactivated"
+grep -q "done: - hubspot identity-center: delete group saas-hubspot" "$LOG" \
+  || fail "hubspot's group should have been deleted"
 
 step "audit log ($CAT/.guardrails/audit.jsonl), last 3 lines"
 tail -n 3 "$CAT/.guardrails/audit.jsonl"

@@ -16,7 +16,7 @@ BAD = EXAMPLES / "bad"
 CATEGORY = {"SEC": "security", "RES": "residency", "STD": "standards", "COST": "cost"}
 CATEGORY |= {"ACC": "access", "SCHEMA": "schema", "EXC": "exception"}
 WARNINGS = {"SEC-CERT-EXPIRING", "SEC-CERT-EXPIRED", "STD-STANDARD-TOOL", "EXC-UNUSED"}
-WARNINGS |= {"COST-RENEWAL-NEAR", "ACC-USE-GROUPS"}
+WARNINGS |= {"COST-RENEWAL-NEAR", "ACC-USE-GROUPS", "ACC-ADMINS-NO-RIGHTS"}
 
 BAD_MANIFESTS = sorted(p for p in (BAD / "manifests").glob("*.yaml") if expectations(p))
 

@@ -1,9 +1,12 @@
 """Provisioning: approved manifests -> a plan of changes -> apply -> audit log.
 
-`plan.wanted_access` turns the approved manifests into what each tool's access should
-be (`model.ToolAccess`); each provider (`identity_center`, `scim`) reads the live
-state, proposes `Change`s and carries them out; `plan.Provisioner` gathers them into a
-`Plan`; `apply` runs a plan behind the deletion guard, appending to the `audit` log;
+`bindings` reads what IT bound to each tool (application, SCIM endpoint, token
+variable); `plan.wanted_access` turns the manifests into what each tool's access
+should be, from those bindings only (`model.ToolAccess`); each provider
+(`identity_center`, `scim`) reads the live state, proposes `Change`s and carries them
+out; `plan.Provisioner` gathers them into a `Plan`; `apply` runs a plan behind the
+deletion guard, writing the `audit` log ahead (intent, then outcome) under a lock;
 `calls` counts API calls for `--stats`; `sandbox` serves local servers for both
-providers (docs/provisioning.md says which parts are real and which a stand-in).
+providers, which `settings` uses only when asked and after checking them
+(docs/provisioning.md says which parts are real and which a stand-in).
 """

@@ -1,7 +1,9 @@
-"""Carry out a plan: deletion guard first, then each change in order, each audited.
+"""Carry out a plan: deletion guard first, then each change in order, each audited
+ahead (an intent before the write, its outcome after it).
 
 A failure stops the run at once: what was done is in the audit log and in the live
-state, so the next `apply` plans only what is left.
+state, so the next `apply` plans only what is left; a crash leaves an intent without
+an outcome, which the next apply reconciles (`reconcile`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from guardrails.errors import GuardrailsError
-from guardrails.provision.audit import AuditLog
+from guardrails.provision.audit import AuditLog, Intent
 from guardrails.provision.model import Change, Plan
 
 DEFAULT_MAX_DELETES = 10
@@ -53,15 +55,16 @@ def apply_plan(
     def run(changes: Iterable[Change]) -> Applied:
         done: list[Change] = []
         for change in changes:
+            entry = audit.intent(change)
             try:
                 carry_out(change)
             except GuardrailsError as err:
-                audit.record(change, f"failed: {err}")
+                audit.outcome(entry, change, f"failed: {err}")
                 return Applied(tuple(done), change, str(err))
             except Exception as err:
-                audit.record(change, f"failed: {type(err).__name__}")
+                audit.outcome(entry, change, f"failed: {type(err).__name__}")
                 raise
-            audit.record(change, "ok")
+            audit.outcome(entry, change, "ok")
             done.append(change)
         return Applied(tuple(done), None, "")
 
@@ -69,3 +72,23 @@ def apply_plan(
         with click.progressbar(plan.changes, label="Applying", file=sys.stderr) as bar:
             return run(bar)
     return run(plan.changes)
+
+
+def reconcile(interrupted: Iterable[Intent], plan: Plan, audit: AuditLog) -> list[str]:
+    """Close every interrupted intent with what the live state, just read, says of it;
+    one line per intent for the user. A change still in the plan was not made (it is
+    made now); one no longer in it is in effect, or no longer wanted."""
+    planned = {c.key for c in plan.changes}
+    told = []
+    for intent in interrupted:
+        if intent.change.key in planned:
+            outcome = "reconciled: not in effect; planned again"
+        else:
+            outcome = "reconciled: in effect or no longer wanted"
+        audit.outcome(intent.id, intent.change, outcome)
+        change = intent.change
+        told.append(
+            f"{change.tool} {change.provider}: {change.describe()} (started {intent.time} by "
+            f"an apply that did not finish): {outcome.removeprefix('reconciled: ')}"
+        )
+    return told

@@ -9,14 +9,21 @@ reported, never created.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from guardrails.errors import GuardrailsError
 from guardrails.provision.calls import CallCounter
-from guardrails.provision.model import MANAGED_MARK, Change, Notice, ToolAccess, group_name
+from guardrails.provision.model import (
+    MANAGED_MARK,
+    ROLES,
+    Change,
+    Notice,
+    ToolAccess,
+    group_name,
+)
 from guardrails.provision.settings import IdentityCenterSettings
 
 PROVIDER = "identity-center"
@@ -90,8 +97,11 @@ class Group:
     """GroupId."""
     managed_tool: str | None
     """The tool it was created for, when it carries guardrails' mark; else None."""
-    members: Mapping[str, str]
-    """Member email -> MembershipId (only read for the groups that matter)."""
+    members: Mapping[str, tuple[str, ...]]
+    """Member email -> its MembershipIds (more than one if the directory holds duplicates;
+    only read for the groups that matter)."""
+    role: str = "users"
+    """Which of its tool's managed groups it is (`users` or `admins`)."""
 
 
 @dataclass(frozen=True)
@@ -112,14 +122,9 @@ class DirectoryState:
     """Application name -> names of the managed groups assigned to it."""
 
     def people(self, tool: ToolAccess) -> tuple[frozenset[str], list[str]]:
-        """(emails that should have access, problems to report)."""
-        people: set[str] = set()
-        problems = []
-        for user in tool.users:
-            if user in self.aliases:
-                people.add(self.aliases[user])
-            else:
-                problems.append(f"{user} is not in the directory: not provisioned")
+        """(emails that should have access: users, members of the groups and admins;
+        problems to report)."""
+        people, problems = self.resolve(tool.users + tool.admins)
         for name in tool.groups:
             group = self.groups.get(name)
             if group is None:
@@ -128,16 +133,37 @@ class DirectoryState:
                 people.update(group.members)
         return frozenset(people), problems
 
+    def resolve(self, emails: Iterable[str]) -> tuple[set[str], list[str]]:
+        """(directory emails of these people, the ones missing from the directory)."""
+        found: set[str] = set()
+        problems = []
+        for email in dict.fromkeys(emails):
+            if email in self.aliases:
+                found.add(self.aliases[email])
+            else:
+                problems.append(f"{email} is not in the directory: not provisioned")
+        return found, problems
+
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able, order-independent view for fingerprints."""
         return {
             "users": sorted(self.users.items()),
             "groups": sorted(
-                (n, g.id, g.managed_tool, sorted(g.members.items())) for n, g in self.groups.items()
+                (n, g.id, g.managed_tool, g.role, sorted(g.members.items()))
+                for n, g in self.groups.items()
             ),
             "applications": sorted(self.applications.items()),
             "assignments": sorted((a, sorted(g)) for a, g in self.assignments.items()),
         }
+
+
+def wanted_groups(tool: ToolAccess, state: DirectoryState) -> list[tuple[str, frozenset[str]]]:
+    """(role, members) of each managed group a tool should have in Identity Center."""
+    people, _ = state.people(tool)
+    roles = [("users", people)]
+    if tool.application_admin_group:
+        roles.append(("admins", frozenset(state.resolve(tool.admins)[0])))
+    return roles
 
 
 class IdentityCenter:
@@ -178,22 +204,23 @@ class IdentityCenter:
             by_id = {uid: person for person, uid in users.items()}
             tools = tuple(tools)
             # directory groups the manifests name, and the names guardrails would use
-            wanted_groups = {g for t in tools for g in t.groups}
-            wanted_groups |= {group_name(t.tool) for t in tools}
+            needed = {g for t in tools for g in t.groups}
+            needed |= {group_name(t.tool, role) for t in tools for role in ROLES}
             groups: dict[str, Group] = {}
             for group in self._pages("list_groups", "Groups"):
                 name = group.get("DisplayName", "")
-                tool = _managed_tool(group.get("Description"))
-                if name not in wanted_groups and tool is None:
+                tool, role = _mark(group.get("Description"))
+                if name not in needed and tool is None:
                     continue
-                members = {}
+                members: dict[str, list[str]] = {}
                 for m in self._pages(
                     "list_group_memberships", "GroupMemberships", GroupId=group["GroupId"]
                 ):
                     uid = m.get("MemberId", {}).get("UserId")
                     if uid in by_id:
-                        members[by_id[uid]] = m["MembershipId"]
-                groups[name] = Group(group["GroupId"], tool, members)
+                        members.setdefault(by_id[uid], []).append(m["MembershipId"])
+                frozen = {person: tuple(ids) for person, ids in members.items()}
+                groups[name] = Group(group["GroupId"], tool, frozen, role)
             applications = self.apps.applications()
             managed_ids = {g.id: n for n, g in groups.items() if g.managed_tool}
             assignments: dict[str, frozenset[str]] = {}
@@ -208,68 +235,82 @@ class IdentityCenter:
     # --- planning ----------------------------------------------------------------------
 
     def changes(
-        self, tools: Iterable[ToolAccess], kept: frozenset[str], removals: bool = True
+        self, tools: Iterable[ToolAccess], withheld: Callable[[str], bool]
     ) -> tuple[list[Change], list[Notice]]:
-        """Changes for every tool with an application; removals for tools gone from the
-        catalog or dropped `identity_center` (only when `removals`). A blocked tool keeps
-        its access untouched. An application name Identity Center does not know is an
-        error: the manifest names the wrong thing, and a half-provisioned tool (a group
-        nobody can use) would hide it."""
+        """Changes for every tool with an application, and removal of every managed
+        group no tool wants any more (a tool removed, its `identity_center` block or
+        its binding gone), except for tools whose access is `withheld`.
+
+        A tool that only loses access (`grants` False) gets only the `-` changes. An
+        application name Identity Center does not know is an error for a tool that is
+        granted access: IT bound the wrong name, and a group nobody can use would hide
+        it."""
         state = self._state()
         changes: list[Change] = []
         notices: list[Notice] = []
-        tools = tuple(tools)
         wanted = {t.tool: t for t in tools if t.application}
         for tool in sorted(wanted.values(), key=lambda t: t.tool):
-            if str(tool.application) not in state.applications:
+            if tool.grants and str(tool.application) not in state.applications:
                 known = ", ".join(sorted(state.applications)[:10]) or "none"
                 raise GuardrailsError(
                     f"{tool.tool}: Identity Center application {tool.application!r} not found "
-                    f"(provisioning.identity_center.application; the instance has: {known})"
+                    "(IT's binding in policies/data/provisioning.yaml; the instance has: "
+                    f"{known})"
                 )
+        desired: set[str] = set()
         for tool in sorted(wanted.values(), key=lambda t: t.tool):
-            name = group_name(tool.tool)
-            group = state.groups.get(name)
-            if group is not None and group.managed_tool != tool.tool:
-                notices.append(
-                    Notice(
-                        tool.tool,
-                        f"group {name} exists but guardrails did not create it: left alone",
+            for role, people in wanted_groups(tool, state):
+                name = group_name(tool.tool, role)
+                desired.add(name)
+                group = state.groups.get(name)
+                if group is not None and (group.managed_tool, group.role) != (tool.tool, role):
+                    notices.append(
+                        Notice(
+                            tool.tool,
+                            f"group {name} exists but guardrails did not create it for "
+                            f"{tool.tool}: left alone",
+                        )
                     )
-                )
-                continue
-            people, problems = state.people(tool)
-            notices += [Notice(tool.tool, p) for p in problems]
-            current = set(group.members) if group else set()
-            mine = [Change(PROVIDER, tool.tool, "create-group", name)] if group is None else []
-            mine += [
-                Change(PROVIDER, tool.tool, "add-member", p, name) for p in sorted(people - current)
-            ]
-            app = str(tool.application)
-            if name not in state.assignments.get(app, frozenset()):
-                mine.append(Change(PROVIDER, tool.tool, "assign", name, app))
-            mine += [
-                Change(PROVIDER, tool.tool, "remove-member", p, name)
-                for p in sorted(current - people)
-            ]
-            for other, assigned in sorted(state.assignments.items()):
-                if other != app and name in assigned:
-                    mine.append(Change(PROVIDER, tool.tool, "unassign", name, other))
-            changes += mine
+                    continue
+                mine = self._group_changes(tool, name, group, people)
+                changes += mine if tool.grants else [c for c in mine if c.revokes]
+            notices += [Notice(tool.tool, p) for p in state.people(tool)[1]]
         for name, group in sorted(state.groups.items()):
             tool_name = group.managed_tool
-            if tool_name is None or tool_name in wanted or name != group_name(tool_name):
+            if tool_name is None or name in desired or name != group_name(tool_name, group.role):
                 continue
-            if tool_name in kept or not removals:
-                continue  # blocked or unreadable: it keeps what it had until it is fixed
-            changes += [
-                Change(PROVIDER, tool_name, "remove-member", p, name) for p in sorted(group.members)
-            ]
+            if withheld(tool_name):
+                continue  # unreadable: it keeps what it had until it is fixed
+            everyone = tuple(sorted(group.members))
+            changes += [Change(PROVIDER, tool_name, "remove-member", p, name) for p in everyone]
             for app, assigned in sorted(state.assignments.items()):
                 if name in assigned:
-                    changes.append(Change(PROVIDER, tool_name, "unassign", name, app))
-            changes.append(Change(PROVIDER, tool_name, "delete-group", name))
+                    changes.append(Change(PROVIDER, tool_name, "unassign", name, app, everyone))
+            changes.append(Change(PROVIDER, tool_name, "delete-group", name, "", everyone))
         return changes, notices
+
+    def _group_changes(
+        self, tool: ToolAccess, name: str, group: Group | None, people: frozenset[str]
+    ) -> list[Change]:
+        """Bring one managed group to `people`, assigned to the tool's application only."""
+        state = self._state()
+        current = set(group.members) if group else set()
+        everyone = tuple(sorted(people))
+        mine = [Change(PROVIDER, tool.tool, "create-group", name)] if group is None else []
+        mine += [
+            Change(PROVIDER, tool.tool, "add-member", p, name) for p in sorted(people - current)
+        ]
+        app = str(tool.application)
+        if name not in state.assignments.get(app, frozenset()):
+            mine.append(Change(PROVIDER, tool.tool, "assign", name, app, everyone))
+        mine += [
+            Change(PROVIDER, tool.tool, "remove-member", p, name) for p in sorted(current - people)
+        ]
+        for other, assigned in sorted(state.assignments.items()):
+            if other != app and name in assigned:
+                reached = tuple(sorted(current))
+                mine.append(Change(PROVIDER, tool.tool, "unassign", name, other, reached))
+        return mine
 
     def _state(self) -> DirectoryState:
         if self.state is None:
@@ -288,6 +329,8 @@ class IdentityCenter:
             try:
                 if change.action == "create-group":
                     description = f"{MANAGED_MARK}; tool: {change.tool}"
+                    if change.principal == group_name(change.tool, "admins"):
+                        description += "; role: admins"
                     created = self.store.create_group(
                         IdentityStoreId=store_id,
                         DisplayName=change.principal,
@@ -301,10 +344,9 @@ class IdentityCenter:
                         MemberId={"UserId": state.users[change.principal]},
                     )
                 elif change.action == "remove-member":
-                    membership = state.groups[change.target].members[change.principal]
-                    self.store.delete_group_membership(
-                        IdentityStoreId=store_id, MembershipId=membership
-                    )
+                    # every membership: a duplicate left behind would keep the access
+                    for membership in state.groups[change.target].members[change.principal]:
+                        self._delete_membership(membership)
                 elif change.action == "assign":
                     self.apps.assign(
                         state.applications[change.target], self._group_id(change.principal)
@@ -329,6 +371,17 @@ class IdentityCenter:
                 if not done:
                     raise
 
+    def _delete_membership(self, membership: str) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.store.delete_group_membership(
+                IdentityStoreId=self.settings.identity_store_id, MembershipId=membership
+            )
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+
     def _group_id(self, name: str) -> str:
         if name in self.group_ids:
             return self.group_ids[name]
@@ -346,15 +399,15 @@ def _canonical(user: Mapping[str, Any]) -> str:
     return str(chosen["Value"]).lower()
 
 
-def _managed_tool(description: str | None) -> str | None:
-    """The tool named in a managed group's Description, or None for other groups."""
+def _mark(description: str | None) -> tuple[str | None, str]:
+    """(tool, role) named in a managed group's Description; (None, "users") for a group
+    without guardrails' mark."""
     if not description or not description.startswith(MANAGED_MARK):
-        return None
-    for part in description.split(";"):
-        key, _, value = part.strip().partition(": ")
-        if key == "tool" and value:
-            return value
-    return None
+        return None, "users"
+    fields = dict(part.strip().partition(": ")[::2] for part in description.split(";"))
+    tool = fields.get("tool") or None
+    role = fields.get("role") or "users"
+    return tool, role if role in ROLES else "users"
 
 
 @contextmanager

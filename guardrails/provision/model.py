@@ -4,46 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from guardrails.errors import GuardrailsError
+from guardrails.provision.bindings import ScimBinding
 
 PLAN_VERSION = 1
 MANAGED_MARK = "managed-by: saas-guardrails"
 """Written in the Description of every Identity Store group guardrails creates."""
 
 
-def group_name(tool: str) -> str:
-    """The managed group of a tool: `saas-<name>`."""
-    return f"saas-{tool}"
+ROLES = ("users", "admins")
+"""A tool's managed groups: `saas-<tool>` (everyone with access) and `saas-<tool>-admins`."""
 
 
-@dataclass(frozen=True)
-class ScimEndpoint:
-    """A tool's SCIM 2.0 endpoint. The token itself is never held here."""
-
-    url: str
-    """Base URL of the SCIM service (…/v2)."""
-    token_env: str
-    """Name of the environment variable holding the bearer token."""
-
-    def token(self, tool: str) -> str:
-        """The bearer token, read now; an unset variable stops provisioning of `tool`."""
-        token = os.environ.get(self.token_env)
-        if not token:
-            raise GuardrailsError(
-                f"{tool}: SCIM token variable {self.token_env} is not set "
-                "(export it, or remove provisioning.scim from the manifest)"
-            )
-        return token
+def group_name(tool: str, role: str = "users") -> str:
+    """The managed group of a tool: `saas-<name>`, or `saas-<name>-admins` for its admins."""
+    return f"saas-{tool}" if role == "users" else f"saas-{tool}-{role}"
 
 
 @dataclass(frozen=True)
 class ToolAccess:
-    """Who should have access to one approved tool, and where to provision it."""
+    """Who should have access to one tool, and where it is provisioned (IT's binding)."""
 
     tool: str
     """The manifest's name."""
@@ -51,10 +35,19 @@ class ToolAccess:
     """Individual users named by the manifest (emails, lower case)."""
     groups: tuple[str, ...]
     """Directory groups named by the manifest."""
-    application: str | None
-    """Identity Center application name, or None when the tool has none."""
-    scim: ScimEndpoint | None
-    """SCIM endpoint, or None."""
+    admins: tuple[str, ...] = ()
+    """The manifest's admins (emails, lower case): they get access, and admin rights
+    where the binding has an admin group."""
+    application: str | None = None
+    """The Identity Center application IT bound to the tool, when the manifest asks for
+    Identity Center; else None."""
+    application_admin_group: bool = False
+    """Also keep `saas-<tool>-admins` assigned to the application."""
+    scim: ScimBinding | None = None
+    """The SCIM endpoint IT bound to the tool, when it is provisioned or revoked there."""
+    grants: bool = True
+    """False for a tool that is blocked, refused or removed: its revocations are carried
+    out, nothing is granted."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +64,24 @@ class Change:
     """Who or what it is done to: a person's email or a group's name."""
     target: str = ""
     """What it is done in: a group or an application name."""
+    people: tuple[str, ...] = ()
+    """For a change to a whole group (assign, unassign, delete group): the people whose
+    access it grants or takes away. Empty for a change to one person."""
 
     @property
     def sign(self) -> str:
         """`+` create, `~` change, `-` remove."""
         return ACTIONS[self.action][0]
+
+    @property
+    def reached(self) -> tuple[str, ...]:
+        """The people whose access this change gives or takes."""
+        return (self.principal,) if self.action in PER_PERSON else self.people
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        """What the change does, whoever it reaches: how an interrupted one is matched."""
+        return (self.provider, self.tool, self.action, self.principal, self.target)
 
     @property
     def revokes(self) -> bool:
@@ -98,6 +104,10 @@ ACTIONS: Mapping[str, tuple[str, str]] = {
     "delete-group": ("-", "delete group {principal}"),
     "deactivate-user": ("-", "deactivate user {principal} (active: false)"),
 }
+PER_PERSON = frozenset(
+    {"add-member", "remove-member", "create-user", "reactivate-user", "deactivate-user"}
+)
+"""Actions whose principal is a person (an email); the others act on a group."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +134,9 @@ class Plan:
 
     @property
     def revocations(self) -> int:
-        """Accesses taken away: distinct (tool, person or group) with a `-` change."""
-        return len({(c.tool, c.principal) for c in self.changes if c.revokes})
+        """Accesses taken away: distinct (tool, person) reached by a `-` change, so that
+        unassigning a group of 13 counts 13."""
+        return len({(c.tool, p) for c in self.changes if c.revokes for p in c.reached})
 
     def to_json(self) -> str:
         """The plan file's text. It holds no secret: tokens are only ever named."""
@@ -144,7 +155,9 @@ class Plan:
             document = json.loads(text)
             if document.get("version") != PLAN_VERSION:
                 raise ValueError(f"unsupported plan version {document.get('version')!r}")
-            changes = tuple(Change(**c) for c in document["changes"])
+            changes = tuple(
+                Change(**{**c, "people": tuple(c.get("people", ()))}) for c in document["changes"]
+            )
             for change in changes:
                 if change.action not in ACTIONS:
                     raise ValueError(f"unknown action {change.action!r}")

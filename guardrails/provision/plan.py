@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -9,13 +10,13 @@ from typing import Any
 from guardrails.catalog.model import Manifest
 from guardrails.check import Checked
 from guardrails.errors import GuardrailsError
+from guardrails.provision.bindings import Binding, same_url
 from guardrails.provision.calls import CallCounter
 from guardrails.provision.identity_center import IdentityCenter
 from guardrails.provision.model import (
     Change,
     Notice,
     Plan,
-    ScimEndpoint,
     ToolAccess,
     fingerprint,
 )
@@ -25,68 +26,138 @@ from guardrails.provision.settings import Settings
 
 @dataclass(frozen=True)
 class Wanted:
-    """What the catalog asks for."""
+    """What the catalog asks for, as IT bound it."""
 
     tools: tuple[ToolAccess, ...]
-    """Approved manifests with a `provisioning` block."""
+    """One entry per tool and provider (`application` or `scim` set): approved tools
+    with what they are granted; blocked, refused or removed tools whose access is only
+    taken away (`grants` False; a removed SCIM tool with nobody)."""
     blocked: tuple[Notice, ...]
-    """Tools with a `provisioning` block and a blocking finding: never provisioned;
-    each notice names the rules that block it and where."""
+    """Tools asking for provisioning that get nothing new: blocked by a finding, or
+    refused because they ask for what IT did not bind to them."""
     kept: frozenset[str]
-    """Tools in the catalog that are not approved (blocked, or breaking the schema):
-    whatever access they already have is left untouched until they are fixed."""
+    """Tools whose manifest breaks the schema or shares its name: what they ask for
+    cannot be read, so whatever access they have is left untouched until fixed."""
     unreadable: tuple[str, ...] = ()
     """Manifest files that did not even parse: which tool they describe is unknown, so
-    no tool's access is removed while one exists (a typo must not revoke a tool)."""
+    no tool missing from the catalog loses access while one exists (a typo must not
+    revoke a tool)."""
+    present: frozenset[str] = frozenset()
+    """Names of the tools that have a manifest."""
+
+    def withheld(self, tool: str) -> bool:
+        """Whether `tool`'s access must be left as it is this time."""
+        return tool in self.kept or (bool(self.unreadable) and tool not in self.present)
 
 
-def wanted_access(checked: Checked) -> Wanted:
-    """Read `spec.access` and `spec.provisioning` from the approved manifests."""
+def wanted_access(checked: Checked, bindings: Mapping[str, Binding]) -> Wanted:
+    """Read `spec.access` and `spec.provisioning` of every manifest, against IT's
+    bindings: what each tool gets comes from its binding alone, never the manifest."""
     approved = {m.file for m in checked.approved()}
+    counts = Counter(m.name for m in checked.catalog.manifests)
+    unreadable = tuple(
+        sorted(set(checked.catalog.files) - {m.file for m in checked.catalog.manifests})
+    )
     tools: list[ToolAccess] = []
     blocked: list[Notice] = []
+    kept: set[str] = set()
+    present: set[str] = set()
     for manifest in checked.catalog.manifests:
+        name = manifest.name
+        present.add(name)
         provisioning = manifest.spec.get("provisioning")
-        if not isinstance(provisioning, Mapping) or not provisioning:
+        asks = provisioning if isinstance(provisioning, Mapping) else {}
+        binding = bindings.get(name)
+        if not manifest.valid or counts[name] > 1:
+            kept.add(name)
+            if asks or binding:
+                blocked.append(Notice(name, _why_blocked(checked, manifest, kept=True)))
             continue
-        if manifest.file not in approved:
-            blocked.append(Notice(manifest.name, _why_blocked(checked, manifest)))
+        refusal = _refusal(name, asks, binding)
+        grants = manifest.file in approved and refusal is None
+        if asks and manifest.file not in approved:
+            blocked.append(Notice(name, _why_blocked(checked, manifest)))
+        elif refusal is not None:
+            blocked.append(Notice(name, f"refused: {refusal}; nothing granted"))
+        if binding is None:
             continue
-        tools.append(_tool_access(manifest, provisioning))
-    names = {m.name for m in checked.catalog.manifests}
-    approved_names = {m.name for m in checked.catalog.manifests if m.file in approved}
-    parsed = {m.file for m in checked.catalog.manifests}
+        users, groups, admins = _people(manifest)
+        if binding.application and asks.get("identity_center") is not None:
+            tools.append(
+                ToolAccess(
+                    name,
+                    users,
+                    groups,
+                    admins,
+                    application=binding.application,
+                    application_admin_group=binding.application_admin_group,
+                    grants=grants,
+                )
+            )
+        if binding.scim is None:
+            continue
+        if asks.get("scim") is not None:
+            tools.append(ToolAccess(name, users, groups, admins, scim=binding.scim, grants=grants))
+        else:  # the SCIM block was removed: its accounts are deactivated
+            tools.append(ToolAccess(name, (), (), scim=binding.scim, grants=False))
+    for name, binding in sorted(bindings.items()):
+        if name not in present and binding.scim is not None and not unreadable:
+            tools.append(ToolAccess(name, (), (), scim=binding.scim, grants=False))
     return Wanted(
-        tuple(sorted(tools, key=lambda t: t.tool)),
+        tuple(sorted(tools, key=lambda t: (t.tool, t.scim is not None))),
         tuple(sorted(blocked, key=lambda n: n.tool)),
-        frozenset(names - approved_names),
-        tuple(sorted(f for f in checked.catalog.files if f not in parsed)),
+        frozenset(kept),
+        unreadable,
+        frozenset(present),
     )
 
 
-def _why_blocked(checked: Checked, manifest: Manifest) -> str:
-    """`blocked by RULE at file:line:col, …: not provisioned (…)`."""
+def _refusal(tool: str, asks: Mapping[str, Any], binding: Binding | None) -> str | None:
+    """Why a manifest's provisioning request is not what IT bound to it (the check's
+    SEC-PROVISIONING-* rules say the same; this is plan's own defence), or None."""
+    # (A token variable in a manifest breaks the schema: such a manifest is never read
+    # for provisioning at all, and nothing here reads a variable a manifest names.)
+    center, scim = asks.get("identity_center"), asks.get("scim")
+    if center is not None:
+        application = center.get("application") if isinstance(center, Mapping) else None
+        if binding is None or binding.application is None:
+            return f"it asks for Identity Center, which IT did not bind to {tool}"
+        if application != binding.application:
+            return (
+                f"it asks for application {application!r}; IT bound {binding.application!r} "
+                f"to {tool}"
+            )
+    if scim is not None:
+        url = scim.get("url") if isinstance(scim, Mapping) else None
+        if binding is None or binding.scim is None:
+            return f"it asks for SCIM, which IT did not bind to {tool}"
+        if not isinstance(url, str) or same_url(url) != same_url(binding.scim.url):
+            return f"its SCIM URL is not the one IT bound to {tool}"
+    return None
+
+
+def _people(manifest: Manifest) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(users, directory groups, admins) of a schema-valid manifest."""
+    access = manifest.spec.get("access") or {}
+
+    def emails(key: str) -> tuple[str, ...]:
+        return tuple(sorted({str(e).lower() for e in access.get(key) or []}))
+
+    return emails("users"), tuple(sorted(set(access.get("groups") or []))), emails("admins")
+
+
+def _why_blocked(checked: Checked, manifest: Manifest, kept: bool = False) -> str:
+    """`blocked by RULE at file:line:col, …: …`."""
     findings = [f for f in checked.outcome.findings if f.blocking and f.file == manifest.file]
     where = [f"{f.rule} at {f.file}:{f.line}:{f.column}" for f in findings[:3]]
     if len(findings) > 3:
         where.append(f"{len(findings) - 3} more")
-    return (
-        f"blocked by {', '.join(where) or 'a finding'}: not provisioned "
-        "(existing access left as is; see `guardrails check`)"
+    effect = (
+        "its access is left as is until it is fixed"
+        if kept
+        else "nothing granted, revocations still applied"
     )
-
-
-def _tool_access(manifest: Manifest, provisioning: Mapping[str, Any]) -> ToolAccess:
-    access = manifest.spec.get("access") or {}
-    center = provisioning.get("identity_center") or {}
-    scim = provisioning.get("scim")
-    return ToolAccess(
-        tool=manifest.name,
-        users=tuple(sorted({str(u).lower() for u in access.get("users", [])})),
-        groups=tuple(sorted(set(access.get("groups", [])))),
-        application=center.get("application"),
-        scim=ScimEndpoint(scim["url"], scim["token_env"]) if scim else None,
-    )
+    return f"blocked by {', '.join(where) or 'a finding'}: {effect} (see `guardrails check`)"
 
 
 class Provisioner:
@@ -99,7 +170,8 @@ class Provisioner:
         self.scim: dict[str, ScimTool] = {}
 
     def scim_url(self, tool: ToolAccess) -> str:
-        """The tool's SCIM base URL (the sandbox's tenant while a sandbox runs)."""
+        """The tool's SCIM base URL: IT's binding, or the sandbox's tenant for the tool
+        when plan/apply were asked to use a (verified) sandbox."""
         assert tool.scim is not None
         if self.settings.scim_sandbox_url:
             return f"{self.settings.scim_sandbox_url.rstrip('/')}/{tool.tool}/v2"
@@ -109,7 +181,10 @@ class Provisioner:
         """Read the live state and list the changes, with a fingerprint of both."""
         notices = list(wanted.blocked)
         notices += [
-            Notice(f, "does not parse: no tool's access is removed until it does")
+            Notice(
+                f,
+                "does not parse: no tool missing from the catalog loses access until it does",
+            )
             for f in wanted.unreadable
         ]
         if not wanted.tools and not self.settings.identity_center:
@@ -118,31 +193,34 @@ class Provisioner:
             raise GuardrailsError(
                 "no Identity Center to provision to: set provisioning.identity_center in "
                 "guardrails.yaml (or GUARDRAILS_IDENTITY_STORE_ID and "
-                "GUARDRAILS_SSO_INSTANCE_ARN), or start `guardrails sandbox`"
+                "GUARDRAILS_SSO_INSTANCE_ARN), or start `guardrails sandbox` and pass --sandbox"
             )
-        for tool in wanted.tools:
-            # Fail closed before any read: a tool silently not pushed to SCIM would
-            # look provisioned when it is not.
-            if tool.scim is not None:
-                tool.scim.token(tool.tool)
+        # Fail closed before any read: a tool silently not pushed to SCIM (or not
+        # revoked there) would look done when it is not.
+        tokens = {t.tool: t.scim.token(t.tool) for t in wanted.tools if t.scim is not None}
         center = IdentityCenter(self.settings.identity_center, self.counter)
         self.identity_center = center
         directory = center.read(wanted.tools)
-        changes, more = center.changes(wanted.tools, wanted.kept, removals=not wanted.unreadable)
+        changes, more = center.changes(wanted.tools, wanted.withheld)
         notices += more
         snapshots: dict[str, Any] = {}
         for tool in wanted.tools:
             if tool.scim is None:
                 continue
             endpoint = ScimTool(
-                tool, self.scim_url(tool), self.counter, self.settings.scim_max_attempts
+                tool,
+                self.scim_url(tool),
+                tokens[tool.tool],
+                self.counter,
+                self.settings.scim_max_attempts,
             )
             self.scim[tool.tool] = endpoint
             scim_state = endpoint.read()
             snapshots[tool.tool] = scim_state.snapshot()
             people, problems = directory.people(tool)
+            admins, _ = directory.resolve(tool.admins)
             notices += [Notice(tool.tool, p) for p in problems]
-            scim_changes, scim_notices = endpoint.changes(people)
+            scim_changes, scim_notices = endpoint.changes(tool, people, frozenset(admins))
             changes += scim_changes
             notices += scim_notices
         changes.sort(key=lambda c: c.tool)  # stable: each tool's order is kept
@@ -170,6 +248,24 @@ class Provisioner:
             raise GuardrailsError(f"no provider for {change.provider}")
 
 
+def _by_person(changes: Iterable[Change]) -> dict[str, list[str]]:
+    """What each person gains or loses: `+hubspot`, `-zoom`; a tool whose group moves
+    between applications shows `-zoom via Zoom +zoom via Salesforce`."""
+    labels: dict[str, dict[tuple[str, str], list[str]]] = {}
+    for change in changes:
+        via = f" via {change.target}" if change.action in ("assign", "unassign") else ""
+        for person in change.reached:
+            found = labels.setdefault(person, {}).setdefault((change.sign, change.tool), [])
+            found.append(via)
+    shown: dict[str, list[str]] = {}
+    for person, entries in labels.items():
+        for (sign, tool), vias in entries.items():
+            # `+hubspot` already says it all when the person is added in person
+            kinds = [""] if "" in vias else list(dict.fromkeys(vias))
+            shown.setdefault(person, []).extend(f"{sign}{tool}{via}" for via in kinds)
+    return shown
+
+
 def _unique(notices: Iterable[Notice]) -> list[Notice]:
     return list(dict.fromkeys(notices))
 
@@ -192,15 +288,12 @@ def render_plan(plan: Plan) -> str:
         for provider, changes in providers.items():
             lines.append(f"  {provider}")
             lines += [f"    {c.sign} {c.describe()}" for c in changes]
-    people: dict[str, list[str]] = {}
-    for change in plan.changes:
-        if "@" in change.principal:
-            people.setdefault(change.principal, []).append(f"{change.sign}{change.tool}")
+    people = _by_person(plan.changes)
     if people:
         lines += ["", "By person:"]
         width = max(len(p) for p in people)
         for person, tools in sorted(people.items()):
-            lines.append(f"  {person:<{width}}  {' '.join(dict.fromkeys(tools))}")
+            lines.append(f"  {person:<{width}}  {', '.join(tools)}")
     counts = {s: sum(1 for c in plan.changes if c.sign == s) for s in "+~-"}
     lines += [
         "",

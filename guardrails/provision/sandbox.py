@@ -2,18 +2,26 @@
 
 - AWS: a moto server on loopback (identitystore, sso-admin). moto has no sso-admin
   *application* APIs, so a small in-memory `ApplicationDesk` answers those five
-  operations in front of it; everything else goes to moto.
+  operations in front of it (and keeps the Identity Store rules moto does not keep);
+  everything else goes to moto.
 - SCIM: scim2-server on loopback, one tenant per tool at `/<tool>/v2`, each accepting
-  the bearer token found in the sandbox's environment under the manifest's `token_env`.
+  the bearer token found in the sandbox's environment under the variable IT bound.
 
-It is seeded from the catalog's `directory.yaml` (users and groups) and from the
-manifests (one application per `identity_center.application`), and writes
-`.guardrails/sandbox.json` under the catalog root so plan/apply find it.
+It is seeded from the catalog's `directory.yaml` (users and groups) and from IT's
+bindings (one application per bound `identity_center.application`), and writes
+`.guardrails/sandbox.json` (mode 0600) under the catalog root; `plan --sandbox` and
+`apply --sandbox` read it, and check it before they trust it (settings.py).
+
+moto and scim2-server are pinned exactly (pyproject.toml): this module uses parts of
+them that are not public API (moto's WSGI app and backends, scim2-server's test server).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
+import io
 import json
 import logging
 import os
@@ -28,7 +36,8 @@ from typing import Any
 from guardrails.catalog.safe_yaml import LoadError, load_bytes
 from guardrails.config import Config
 from guardrails.errors import GuardrailsError
-from guardrails.provision.settings import SANDBOX_STATE
+from guardrails.provision.bindings import Binding, load_bindings
+from guardrails.provision.settings import HANDSHAKE, SANDBOX_STATE
 
 REGION = "us-east-1"
 Middleware = Callable[[Any], Any]
@@ -87,10 +96,22 @@ def load_directory(path: Path) -> Directory:
     return Directory(people, groups, applications)
 
 
+def _aws_error(code: str, message: str) -> tuple[str, dict[str, Any]]:
+    return "400 Bad Request", {"__type": code, "Message": message}
+
+
 class ApplicationDesk:
-    """In-memory sso-admin application APIs (moto lacks them): a WSGI wrapper."""
+    """In-memory sso-admin application APIs (moto lacks them), and the Identity Store
+    rules moto does not keep: a WSGI layer in front of moto.
+
+    Like AWS: lists come in pages (`MaxResults`, `NextToken`); assigning a group that
+    does not exist is ResourceNotFoundException; assigning twice is ConflictException
+    and removing what is not there ResourceNotFoundException; a person is a member of a
+    group at most once (ConflictException); deleting a group deletes its memberships.
+    """
 
     TARGET = "SWBExternalService."
+    STORE = "AWSIdentityStore."
     OPERATIONS = frozenset(
         {
             "CreateApplication",
@@ -100,28 +121,99 @@ class ApplicationDesk:
             "ListApplicationAssignments",
         }
     )
+    STORE_OPERATIONS = frozenset({"CreateGroupMembership", "DeleteGroupMembership", "DeleteGroup"})
 
-    def __init__(self, moto_app: Any) -> None:
+    def __init__(self, moto_app: Any, page_size: int = 10) -> None:
         self.moto_app = moto_app
+        self.page_size = page_size
         self.applications: dict[str, dict[str, Any]] = {}
         self.assignments: dict[str, set[tuple[str, str]]] = {}
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        operation = target.removeprefix(self.TARGET)
-        if not target.startswith(self.TARGET) or operation not in self.OPERATIONS:
+        prefix, _, operation = target.partition(".")
+        prefix += "."
+        mine = (prefix == self.TARGET and operation in self.OPERATIONS) or (
+            prefix == self.STORE and operation in self.STORE_OPERATIONS
+        )
+        if not mine:
             return self.moto_app(environ, start_response)  # type: ignore[no-any-return]
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        raw = environ["wsgi.input"].read(length) or b"{}"
+        body = json.loads(raw)
         with self.lock:
-            status, answer = self.serve(operation, body)
-        payload = json.dumps(answer).encode()
+            if prefix == self.STORE:
+                refusal = self.store_refusal(operation, body)
+                if refusal is None:
+                    environ["wsgi.input"] = io.BytesIO(raw)
+                    answer = b"".join(self.moto_app(environ, start_response))
+                    if operation == "DeleteGroup":
+                        self._forget_memberships(body)
+                    return [answer]
+                status, reply = refusal
+            else:
+                status, reply = self.serve(operation, body)
+        payload = json.dumps(reply).encode()
         start_response(status, [("Content-Type", "application/x-amz-json-1.1")])
         return [payload]
 
+    # --- the Identity Store, as moto keeps it ----------------------------------------
+
+    @staticmethod
+    def _stores() -> Any:
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.identitystore.models import identitystore_backends
+
+        return identitystore_backends[DEFAULT_ACCOUNT_ID][REGION].identity_stores
+
+    def store_refusal(self, operation: str, body: dict[str, Any]) -> tuple[str, Any] | None:
+        """The AWS error moto would not give for this Identity Store call, or None."""
+        store = self._stores().get(body.get("IdentityStoreId"))
+        if store is None:
+            return None  # moto answers for unknown stores itself
+        if operation == "CreateGroupMembership":
+            member = (body.get("GroupId"), body.get("MemberId", {}).get("UserId"))
+            for membership in store.group_memberships.values():
+                if (membership["GroupId"], membership["MemberId"].get("UserId")) == member:
+                    return _aws_error("ConflictException", "Member is already in the group")
+        if operation == "DeleteGroupMembership" and (
+            body.get("MembershipId") not in store.group_memberships
+        ):
+            return _aws_error("ResourceNotFoundException", "GroupMembership not found")
+        if operation == "DeleteGroup" and body.get("GroupId") not in store.groups:
+            return _aws_error("ResourceNotFoundException", "Group not found")
+        return None
+
+    def _forget_memberships(self, body: dict[str, Any]) -> None:
+        store = self._stores().get(body.get("IdentityStoreId"))
+        if store is not None and body.get("GroupId") not in store.groups:
+            for membership_id, membership in list(store.group_memberships.items()):
+                if membership["GroupId"] == body.get("GroupId"):
+                    del store.group_memberships[membership_id]
+
+    def _group_exists(self, group_id: str) -> bool:
+        return any(group_id in store.groups for store in self._stores().values())
+
+    # --- the application APIs ---------------------------------------------------------
+
+    def _page(
+        self, items: list[dict[str, Any]], body: dict[str, Any], key: str
+    ) -> tuple[str, dict[str, Any]]:
+        size = min(int(body.get("MaxResults") or self.page_size), self.page_size)
+        token = body.get("NextToken")
+        start = 0
+        if token is not None:
+            if not str(token).isdigit() or int(token) > len(items):
+                return _aws_error("ValidationException", "invalid NextToken")
+            start = int(token)
+        answer: dict[str, Any] = {key: items[start : start + size]}
+        if start + size < len(items):
+            answer["NextToken"] = str(start + size)
+        return "200 OK", answer
+
     def serve(self, operation: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """Answer one operation (status line, JSON body)."""
+        """Answer one application operation (status line, JSON body)."""
         if operation == "CreateApplication":
             arn = f"{body['InstanceArn']}/apl-{uuid.uuid4().hex[:16]}".replace(
                 ":instance/", ":application/"
@@ -139,24 +231,28 @@ class ApplicationDesk:
             found = [
                 a for a in self.applications.values() if a["InstanceArn"] == body["InstanceArn"]
             ]
-            return "200 OK", {"Applications": found}
+            return self._page(found, body, "Applications")
         arn = body.get("ApplicationArn", "")
         if arn not in self.assignments:
-            return "400 Bad Request", {
-                "__type": "ResourceNotFoundException",
-                "Message": "application not found",
-            }
+            return _aws_error("ResourceNotFoundException", "application not found")
         if operation == "ListApplicationAssignments":
             listed = [
                 {"ApplicationArn": arn, "PrincipalId": p, "PrincipalType": t}
                 for p, t in sorted(self.assignments[arn])
             ]
-            return "200 OK", {"ApplicationAssignments": listed}
+            return self._page(listed, body, "ApplicationAssignments")
         principal = (body["PrincipalId"], body["PrincipalType"])
+        assigned = self.assignments[arn]
         if operation == "CreateApplicationAssignment":
-            self.assignments[arn].add(principal)
+            if principal[1] == "GROUP" and not self._group_exists(principal[0]):
+                return _aws_error("ResourceNotFoundException", "group not found")
+            if principal in assigned:
+                return _aws_error("ConflictException", "already assigned")
+            assigned.add(principal)
         else:
-            self.assignments[arn].discard(principal)
+            if principal not in assigned:
+                return _aws_error("ResourceNotFoundException", "assignment not found")
+            assigned.discard(principal)
         return "200 OK", {}
 
 
@@ -176,16 +272,24 @@ class SandboxState:
     """scim2-server URL; tool T is served at `<scim_url>/T/v2`."""
     pid: int
     """The process serving it."""
+    secret: str
+    """Known only to this process and the state file (mode 0600): both servers prove
+    they know it before plan/apply --sandbox send them anything."""
 
 
 class Sandbox:
     """Starts, seeds and stops the sandbox servers for one catalog."""
 
     def __init__(
-        self, config: Config, directory: Directory, middleware: Middleware | None = None
+        self,
+        config: Config,
+        directory: Directory,
+        middleware: Middleware | None = None,
+        page_size: int = 10,
     ) -> None:
         self.config = config
         self.directory = directory
+        self.page_size = page_size
         self.middleware = middleware or (lambda app: app)
         self.moto: Any = None
         self.scim: Any = None
@@ -199,19 +303,28 @@ class Sandbox:
     def start(self) -> SandboxState:
         """Start both servers on free loopback ports, seed them, write the state file."""
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.moto = _start_moto(self.middleware)
+        secret = secrets.token_urlsafe(32)
+        self.moto = _start_moto(self.middleware, secret, self.page_size)
         host, port = self.moto.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        self.scim = _start_scim(self.config, self.middleware)
+        self.scim = _start_scim(self.config, self.middleware, secret)
         scim_host, scim_port = self.scim.server_address[:2]
         instance_arn, store_id = self._seed(endpoint)
         self.state = SandboxState(
-            REGION, store_id, instance_arn, endpoint, f"http://{scim_host}:{scim_port}", os.getpid()
+            REGION,
+            store_id,
+            instance_arn,
+            endpoint,
+            f"http://{scim_host}:{scim_port}",
+            os.getpid(),
+            secret,
         )
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(
-            json.dumps(asdict(self.state), indent=2) + "\n", encoding="utf-8"
-        )
+        self.state_file.unlink(missing_ok=True)
+        # private from the first byte: the secret must never be readable by others
+        fd = os.open(self.state_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(asdict(self.state), indent=2) + "\n")
         return self.state
 
     def stop(self) -> None:
@@ -263,31 +376,38 @@ class Sandbox:
 
 
 def _applications(config: Config) -> set[str]:
-    """Application names the catalog's manifests name (the sandbox is data-driven)."""
-    return {
-        str(app)
-        for document in _manifests(config).values()
-        if (app := _get(document, "spec", "provisioning", "identity_center", "application"))
-    }
+    """The applications IT bound to tools (the sandbox is data-driven)."""
+    return {b.application for b in _bindings(config).values() if b.application}
 
 
-def _manifests(config: Config) -> dict[str, Mapping[str, Any]]:
-    from guardrails.catalog.load import load_catalog
+def _bindings(config: Config) -> dict[str, Binding]:
+    """IT's bindings in this catalog's policy data (the sandbox runs on a work tree)."""
     from guardrails.catalog.tree import WorkTree
+    from guardrails.engine.policy_set import policy_data
 
-    catalog = load_catalog(WorkTree(config.root), config)
-    return {m.name: m.document for m in catalog.manifests}
-
-
-def _get(document: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(document, Mapping):
-            return None
-        document = document.get(key)
-    return document
+    return load_bindings(policy_data(WorkTree(config.root), config))
 
 
-def _start_moto(middleware: Middleware) -> Any:
+class Handshake:
+    """Answers `GET /_guardrails/sandbox?challenge=C` with HMAC(secret, C), so that
+    plan/apply --sandbox know they talk to the sandbox that wrote the state file."""
+
+    def __init__(self, app: Any, secret: str) -> None:
+        self.app = app
+        self.secret = secret.encode()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != HANDSHAKE or environ.get("REQUEST_METHOD") != "GET":
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        from urllib.parse import parse_qs
+
+        challenge = parse_qs(environ.get("QUERY_STRING", "")).get("challenge", [""])[0]
+        proof = hmac.new(self.secret, challenge.encode(), hashlib.sha256).hexdigest()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"proof": proof}).encode()]
+
+
+def _start_moto(middleware: Middleware, secret: str, page_size: int) -> Any:
     from moto.server import ThreadedMotoServer
 
     class Server(ThreadedMotoServer):
@@ -301,7 +421,8 @@ def _start_moto(middleware: Middleware) -> Any:
             )
             from werkzeug.serving import make_server
 
-            app = middleware(ApplicationDesk(DomainDispatcherApplication(create_backend_app)))
+            moto = DomainDispatcherApplication(create_backend_app)
+            app = Handshake(middleware(ApplicationDesk(moto, page_size)), secret)
             self._server = make_server(
                 self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
             )
@@ -333,7 +454,7 @@ def _scim_provider() -> Any:
     )
 
 
-def _start_scim(config: Config, middleware: Middleware) -> Any:
+def _start_scim(config: Config, middleware: Middleware, secret: str) -> Any:
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     from scim2_server.applications.wsgi import TenantDispatcher
@@ -350,16 +471,19 @@ def _start_scim(config: Config, middleware: Middleware) -> Any:
     service = ScimService(provider, secret=secrets.token_urlsafe(32))
 
     def tenant(tool: str) -> Any:
-        # Read the catalog now, so a tool added after the sandbox started is served too.
-        token_env = _get(_manifests(config).get(tool), "spec", "provisioning", "scim", "token_env")
-        token = os.environ.get(str(token_env)) if token_env else None
+        # Read the bindings now, so a tool bound after the sandbox started is served too.
+        binding = _bindings(config).get(tool)
+        try:
+            token = binding.scim.token(tool) if binding and binding.scim else None
+        except GuardrailsError:
+            token = None
         # Without a token the tenant still exists but refuses every request (401).
         tokens = [token or secrets.token_urlsafe(32)]
         return BearerTokenApplication(
             InMemoryStorage(), provider, service=service, bearer_tokens=tokens
         )
 
-    app = middleware(TenantDispatcher(tenant))
+    app = Handshake(middleware(TenantDispatcher(tenant)), secret)
     server = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=Quiet)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server

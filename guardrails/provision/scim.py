@@ -2,8 +2,8 @@
 
 Removing someone deactivates them (`active: false`) rather than deleting them, and
 only users guardrails created (their externalId carries the mark) are deactivated.
-The bearer token is read from the environment variable the manifest names, and is
-never printed, logged or written to a plan.
+The bearer token is read from the environment variable IT bound to the tool (never one
+a manifest names), and is never printed, logged or written to a plan.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from guardrails.errors import GuardrailsError
 from guardrails.provision.calls import CallCounter
-from guardrails.provision.model import Change, Notice, ToolAccess, group_name
+from guardrails.provision.model import ROLES, Change, Notice, ToolAccess, group_name
 
 PROVIDER = "scim"
 MARK = "saas-guardrails:"
@@ -38,28 +38,35 @@ class ScimUser:
 
 
 @dataclass(frozen=True)
+class ScimGroup:
+    """One of the tool's groups on its endpoint (`saas-<name>`, `saas-<name>-admins`)."""
+
+    id: str | None
+    """Its id, or None when it does not exist yet."""
+    members: frozenset[str] = frozenset()
+    """userNames in it."""
+    managed: bool = True
+    """False when it exists but guardrails did not create it (left alone)."""
+    others: int = 0
+    """How many more groups share its name (reported, never touched)."""
+
+
+@dataclass(frozen=True)
 class ScimState:
     """What was read from one tool's endpoint."""
 
     users: Mapping[str, ScimUser]
     """userName (lower case) -> user."""
-    group_id: str | None
-    """The id of `saas-<name>`, or None when it does not exist yet."""
-    members: frozenset[str]
-    """userNames in that group."""
-    group_managed: bool = True
-    """False when `saas-<name>` exists but guardrails did not create it (left alone)."""
-    other_groups: int = 0
-    """How many more groups share the name `saas-<name>` (reported, never touched)."""
+    groups: Mapping[str, ScimGroup]
+    """Role (`users`, `admins`) -> the tool's group of that role."""
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-able, order-independent view for fingerprints."""
         return {
             "users": sorted((n, u.id, u.active, u.managed) for n, u in self.users.items()),
-            "group": self.group_id,
-            "members": sorted(self.members),
-            "group_managed": self.group_managed,
-            "other_groups": self.other_groups,
+            "groups": sorted(
+                (r, g.id, sorted(g.members), g.managed, g.others) for r, g in self.groups.items()
+            ),
         }
 
 
@@ -117,7 +124,9 @@ def _delay(attempt: int, retry_after: str | None) -> float:
 class ScimTool:
     """One tool's SCIM endpoint: read, propose changes, apply them."""
 
-    def __init__(self, tool: ToolAccess, url: str, counter: CallCounter, attempts: int = 5) -> None:
+    def __init__(
+        self, tool: ToolAccess, url: str, token: str, counter: CallCounter, attempts: int = 5
+    ) -> None:
         import httpx2
         from scim2_models import Group, ScimProvider, User
 
@@ -125,9 +134,14 @@ class ScimTool:
             raise ValueError("tool without scim")
         self.tool = tool.tool
         self.url = url
-        token = tool.scim.token(tool.tool)
+        self.secret = token
+        # No redirects are followed (httpx's default, kept explicit): a redirect would
+        # carry the request, and the token, somewhere IT did not bind.
         http = httpx2.Client(
-            base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=30
+            base_url=url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            follow_redirects=False,
         )
         client_class = _client_class()
         self.client = client_class(http, provider=ScimProvider([User, Group]))
@@ -135,13 +149,13 @@ class ScimTool:
         self.client.counter = counter
         self.state: ScimState | None = None
         self.ids: dict[str, str] = {}
-        self.group_id: str | None = None
+        self.group_ids: dict[str, str] = {}
 
     def read(self) -> ScimState:
-        """Read every user (paged) and the tool's group."""
+        """Read every user (paged) and the tool's groups (one filtered query)."""
         from scim2_models import Group, User
 
-        with _scim_errors(self.tool, self.url):
+        with _scim_errors(self.tool, self.url, self.secret):
             users: dict[str, ScimUser] = {}
             start = 1
             while True:
@@ -158,39 +172,50 @@ class ScimTool:
                 start += len(resources)
                 if not resources or start > (page.total_results or 0):
                     break
-            name = group_name(self.tool)
-            found = self.client.query(
-                Group, query_parameters={"filter": f'displayName eq "{name}"'}
-            )
-            # guardrails' own group first, whichever order the server lists them in
-            groups = sorted(
-                found.resources or [],
-                key=lambda g: not str(g.external_id or "").startswith(MARK),
+            names = {role: group_name(self.tool, role) for role in ROLES}
+            wanted = " or ".join(f'displayName eq "{n}"' for n in names.values())
+            found = (
+                self.client.query(
+                    Group, query_parameters={"filter": wanted, "count": PAGE}
+                ).resources
+                or []
             )
             by_id = {u.id: n for n, u in users.items()}
-            members: frozenset[str] = frozenset()
-            group_id = None
-            managed = True
-            if groups:
-                group_id = str(groups[0].id)
-                managed = str(groups[0].external_id or "").startswith(MARK)
-                members = frozenset(
-                    by_id[str(m.value)] for m in groups[0].members or [] if str(m.value) in by_id
+            groups: dict[str, ScimGroup] = {}
+            for role, name in names.items():
+                mark = _group_mark(self.tool, role)
+                # guardrails' own group first, whichever order the server lists them in
+                same = sorted(
+                    (g for g in found if g.display_name == name),
+                    key=lambda g: g.external_id != mark,
                 )
-        self.state = ScimState(users, group_id, members, managed, max(len(groups) - 1, 0))
+                if not same:
+                    groups[role] = ScimGroup(None)
+                    continue
+                members = frozenset(
+                    by_id[str(m.value)] for m in same[0].members or [] if str(m.value) in by_id
+                )
+                managed = same[0].external_id == mark
+                groups[role] = ScimGroup(str(same[0].id), members, managed, len(same) - 1)
+        self.state = ScimState(users, groups)
         self.ids = {n: u.id for n, u in users.items()}
-        self.group_id = group_id
+        self.group_ids = {
+            group_name(self.tool, role): g.id for role, g in groups.items() if g.id is not None
+        }
         return self.state
 
-    def changes(self, people: frozenset[str]) -> tuple[list[Change], list[Notice]]:
-        """Create or reactivate who should have access, deactivate who should not.
+    def changes(
+        self, tool: ToolAccess, people: frozenset[str], admins: frozenset[str]
+    ) -> tuple[list[Change], list[Notice]]:
+        """Create or reactivate who should have access, deactivate who should not; keep
+        `saas-<name>` (everyone) and, with an admin group, `saas-<name>-admins` (admins).
 
         A deactivated account guardrails did not create is reported, not reactivated:
-        someone else switched it off, and only guardrails' own resources are changed."""
+        someone else switched it off, and only guardrails' own resources are changed.
+        A tool that only loses access (`grants` False) gets only the `-` changes."""
         state = self.state
         if state is None:
             raise RuntimeError("read() first")
-        name = group_name(self.tool)
         changes = []
         notices = []
         for person in sorted(people):
@@ -207,39 +232,51 @@ class ScimTool:
                         "it: left alone",
                     )
                 )
-        if not state.group_managed:
-            notices.append(
-                Notice(self.tool, "SCIM group exists but guardrails did not create it: left alone")
-            )
-        if state.other_groups:
-            notices.append(
-                Notice(
-                    self.tool,
-                    f"{state.other_groups} more SCIM group(s) named {name}: left alone "
-                    f"(guardrails uses id {state.group_id})",
+        admin_group = tool.scim is not None and tool.scim.admin_group
+        for role, members in (("users", people), ("admins", admins if admin_group else None)):
+            group = state.groups.get(role, ScimGroup(None))
+            name = group_name(self.tool, role)
+            if not group.managed:
+                if members is None:
+                    continue  # no admin group here: someone else's group of that name
+                notices.append(
+                    Notice(
+                        self.tool,
+                        f"SCIM group {name} exists but guardrails did not create it: left alone",
+                    )
                 )
-            )
-        if state.group_id is None:
-            changes.append(Change(PROVIDER, self.tool, "create-group", name))
-        if state.group_managed:
+                continue
+            if group.others:
+                notices.append(
+                    Notice(
+                        self.tool,
+                        f"{group.others} more SCIM group(s) named {name}: left alone "
+                        f"(guardrails uses id {group.id})",
+                    )
+                )
+            wanted = members or frozenset()
+            if group.id is None and members is not None:
+                changes.append(Change(PROVIDER, self.tool, "create-group", name))
             changes += [
                 Change(PROVIDER, self.tool, "add-member", p, name)
-                for p in sorted(people - state.members)
+                for p in sorted(wanted - group.members)
             ]
             changes += [
                 Change(PROVIDER, self.tool, "remove-member", p, name)
-                for p in sorted(state.members - people)
+                for p in sorted(group.members - wanted)
             ]
         for person, user in sorted(state.users.items()):
             if person not in people and user.managed and user.active:
                 changes.append(Change(PROVIDER, self.tool, "deactivate-user", person))
+        if not tool.grants:
+            changes = [c for c in changes if c.revokes]
         return changes, notices
 
     def apply(self, change: Change, display_names: Mapping[str, str]) -> None:
         """Carry out one change."""
         from scim2_models import Email, Group, User
 
-        with _scim_errors(self.tool, self.url):
+        with _scim_errors(self.tool, self.url, self.secret):
             if change.action == "create-user":
                 user: User[Any] = User(
                     user_name=change.principal,
@@ -255,37 +292,55 @@ class ScimTool:
                 patch = _patch({"op": "replace", "path": "active", "value": active})
                 self.client.modify(User, self.ids[change.principal], patch)
             elif change.action == "create-group":
-                group = Group(display_name=change.principal, external_id=MARK + self.tool)
-                self.group_id = str(self.client.create(group).id)
+                mark = _group_mark(self.tool, _role(self.tool, change.principal))
+                group = Group(display_name=change.principal, external_id=mark)
+                self.group_ids[change.principal] = str(self.client.create(group).id)
             elif change.action == "add-member":
                 uid = self.ids[change.principal]
                 patch = _patch({"op": "add", "path": "members", "value": [{"value": uid}]})
-                self.client.modify(Group, self._group(), patch)
+                self.client.modify(Group, self._group(change.target), patch)
             elif change.action == "remove-member":
                 uid = self.ids[change.principal]
                 patch = _patch({"op": "remove", "path": f'members[value eq "{uid}"]'})
-                self.client.modify(Group, self._group(), patch)
+                self.client.modify(Group, self._group(change.target), patch)
             else:
                 raise GuardrailsError(f"scim cannot {change.action}")
 
-    def _group(self) -> str:
-        if self.group_id is None:
-            raise GuardrailsError(f"{self.tool}: SCIM group {group_name(self.tool)} not found")
-        return self.group_id
+    def _group(self, name: str) -> str:
+        if name not in self.group_ids:
+            raise GuardrailsError(f"{self.tool}: SCIM group {name} not found")
+        return self.group_ids[name]
+
+
+def _group_mark(tool: str, role: str) -> str:
+    """The externalId of a group guardrails creates: `saas-guardrails:<tool>[:admins]`."""
+    return MARK + tool + ("" if role == "users" else f":{role}")
+
+
+def _role(tool: str, name: str) -> str:
+    return next((r for r in ROLES if group_name(tool, r) == name), "users")
 
 
 @contextmanager
-def _scim_errors(tool: str, url: str) -> Iterator[None]:
-    """Turn scim2-client failures into one readable line (never the token: it is only
-    ever in a request header, which no message here includes)."""
+def _scim_errors(tool: str, url: str, secret: str) -> Iterator[None]:
+    """Turn every failure of a SCIM request into one readable line. The token is only
+    ever in a request header, yet a hostile server may echo it in its answer, so it is
+    blotted out of the message whatever the message is."""
     from pydantic import ValidationError
     from scim2_client import SCIMClientException
     from scim2_models import SCIMException
 
     try:
         yield
+    except GuardrailsError:
+        raise
     except (SCIMException, SCIMClientException, ValidationError) as err:
         # scim2-client puts the network cause (e.g. connection refused) in a note.
         parts = [*str(err).splitlines()[:1], *getattr(err, "__notes__", [])[:1]]
         detail = "; ".join(parts) or type(err).__name__
-        raise GuardrailsError(f"{tool}: scim {url}: {type(err).__name__}: {detail}") from None
+        message = f"{tool}: scim {url}: {type(err).__name__}: {detail}"
+        raise GuardrailsError(message.replace(secret, "***")) from None
+    except Exception as err:  # anything else the HTTP stack raises: still one line
+        detail = str(err).splitlines()[0] if str(err) else ""
+        message = f"{tool}: scim {url}: {type(err).__name__}: {detail}"
+        raise GuardrailsError(message.replace(secret, "***")) from None

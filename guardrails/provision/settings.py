@@ -1,5 +1,5 @@
-"""Where the providers are: `guardrails.yaml` `provisioning:`, then the environment,
-then a running sandbox's state file (which wins, so the demo needs no exports).
+"""Where the providers are: `guardrails.yaml` `provisioning:`, then the environment; or,
+only with `--sandbox`, the local sandbox this catalog's `guardrails sandbox` runs.
 
 ```yaml
 provisioning:
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ from guardrails.config import Config
 from guardrails.errors import GuardrailsError
 
 SANDBOX_STATE = ".guardrails/sandbox.json"
-"""Written by `guardrails sandbox` under the catalog root, removed when it stops."""
+"""Written by `guardrails sandbox` under the catalog root (mode 0600), removed when it
+stops; read only by `plan --sandbox` / `apply --sandbox`."""
 
 
 @dataclass(frozen=True)
@@ -61,30 +63,32 @@ class Settings:
     """Attempts per SCIM request on 429/5xx."""
 
 
-def load_settings(config: Config, environ: Mapping[str, str] | None = None) -> Settings:
-    """Merge config, environment and sandbox state; raise `GuardrailsError` if unusable."""
+def load_settings(
+    config: Config, use_sandbox: bool = False, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Config and environment, or (only with `use_sandbox`) the verified sandbox of this
+    catalog; raise `GuardrailsError` if unusable.
+
+    A sandbox state file is never taken from the repository: one tracked by git is
+    refused in any case, and without `use_sandbox` an untracked one is not read."""
     env = os.environ if environ is None else environ
     section = _mapping(config.provisioning.get("identity_center"), "identity_center")
     scim = _mapping(config.provisioning.get("scim"), "scim")
-    sandbox = read_sandbox_state(config.root)
     scim_attempts = _int(scim.get("max_attempts", 5), "scim.max_attempts")
     attempts = _int(section.get("max_attempts", 5), "identity_center.max_attempts")
-    if sandbox is not None:
-        if not process_alive(sandbox.get("pid")):
-            raise GuardrailsError(
-                f"{config.root / SANDBOX_STATE}: its sandbox (pid {sandbox.get('pid')}) is not "
-                "running: start `guardrails sandbox` again, or remove the file"
-            )
+    refuse_tracked_state(config.root)
+    if use_sandbox:
+        sandbox = verified_sandbox(config.root)
         return Settings(
             IdentityCenterSettings(
-                region=str(sandbox["region"]),
-                identity_store_id=str(sandbox["identity_store_id"]),
-                instance_arn=str(sandbox["instance_arn"]),
-                endpoint_url=str(sandbox["endpoint_url"]),
+                region=sandbox["region"],
+                identity_store_id=sandbox["identity_store_id"],
+                instance_arn=sandbox["instance_arn"],
+                endpoint_url=sandbox["endpoint_url"],
                 max_attempts=attempts,
                 sandbox=True,
             ),
-            scim_sandbox_url=str(sandbox["scim_url"]),
+            scim_sandbox_url=sandbox["scim_url"],
             scim_max_attempts=scim_attempts,
         )
     store = env.get("GUARDRAILS_IDENTITY_STORE_ID") or section.get("identity_store_id")
@@ -107,15 +111,114 @@ def load_settings(config: Config, environ: Mapping[str, str] | None = None) -> S
     return Settings(identity_center, None, scim_attempts)
 
 
+STATE_KEYS = ("region", "identity_store_id", "instance_arn", "endpoint_url", "scim_url", "secret")
+HANDSHAKE = "/_guardrails/sandbox"
+"""Where a sandbox server proves it knows its state file's secret."""
+
+
+def refuse_tracked_state(root: Path) -> None:
+    """A sandbox state file committed to git is an attempt to point plan/apply at servers
+    of someone's choosing: refused, whatever the flags."""
+    import subprocess
+
+    path = root / SANDBOX_STATE
+    if not path.exists() and not path.is_symlink():
+        return
+    try:
+        tracked = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "--error-unmatch", "--", SANDBOX_STATE],
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return  # no git: nothing is tracked (the file's owner and mode are still checked)
+    if tracked.returncode == 0:
+        raise GuardrailsError(
+            f"{SANDBOX_STATE} is tracked by git: a sandbox's state comes from `guardrails "
+            "sandbox` on this machine, never from the repository (git rm --cached it)"
+        )
+
+
+def verified_sandbox(root: Path) -> dict[str, str]:
+    """The state of the sandbox `guardrails sandbox` runs for this catalog, once it is
+    shown to be one: a private file of this user, naming a live process of this user,
+    loopback endpoints, and servers that prove they know the file's secret."""
+    path = root / SANDBOX_STATE
+    where = str(path)
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise GuardrailsError(
+            f"--sandbox: no sandbox runs for this catalog ({where} does not exist): start "
+            "`guardrails sandbox` first"
+        ) from None
+    except OSError as err:
+        raise GuardrailsError(f"{where}: cannot read the sandbox state: {err.strerror}") from None
+    getuid = getattr(os, "getuid", None)
+    private = stat.S_ISREG(info.st_mode) and not info.st_mode & 0o077
+    if not private or (getuid is not None and info.st_uid != getuid()):
+        raise GuardrailsError(
+            f"{where}: not a sandbox state file written by you (it must be a regular file "
+            "of yours that nobody else can read or write): remove it and start "
+            "`guardrails sandbox` again"
+        )
+    state = read_sandbox_state(root)
+    if state is None:  # pragma: no cover - checked above
+        raise GuardrailsError(f"{where}: gone")
+    pid = state.get("pid")
+    if not process_alive(pid):
+        raise GuardrailsError(
+            f"{where}: its sandbox (pid {pid}) is not running (or is not yours): start "
+            "`guardrails sandbox` again, or remove the file"
+        )
+    values = {k: state[k] for k in STATE_KEYS}
+    if not all(isinstance(v, str) and v for v in values.values()):
+        raise GuardrailsError(f"{where}: unusable sandbox state; remove it")
+    for key in ("endpoint_url", "scim_url"):
+        _prove(values[key], values["secret"], where, key)
+    return values
+
+
+def _prove(url: str, secret: str, where: str, key: str) -> None:
+    """Ask the server at `url` (loopback only) to prove it knows `secret`; it is sent
+    nothing but a random challenge."""
+    import hashlib
+    import hmac
+    import http.client
+    import secrets
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise GuardrailsError(f"{where}: {key} is not a loopback http URL: not a sandbox")
+    challenge = secrets.token_hex(16)
+    expected = hmac.new(secret.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+    try:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=5)
+        try:
+            connection.request("GET", f"{HANDSHAKE}?challenge={challenge}")
+            response = connection.getresponse()
+            body = response.read(4096)
+        finally:
+            connection.close()
+        proof = json.loads(body).get("proof") if response.status == 200 else None
+    except (OSError, ValueError, AttributeError, http.client.HTTPException):
+        proof = None
+    if not isinstance(proof, str) or not hmac.compare_digest(proof, expected):
+        raise GuardrailsError(
+            f"{where}: the server at its {key} is not this catalog's sandbox: start "
+            "`guardrails sandbox` again, or remove the file"
+        )
+
+
 def read_sandbox_state(root: Path) -> dict[str, Any] | None:
-    """The running sandbox's state for this catalog, or None when there is none."""
+    """The sandbox state file of this catalog as written, or None when there is none."""
     path = root / SANDBOX_STATE
     if not path.is_file():
         return None
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        keys = ("region", "identity_store_id", "instance_arn", "endpoint_url", "scim_url")
-        if not isinstance(state, dict) or any(k not in state for k in keys):
+        if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS):
             raise ValueError("missing keys")
     except (OSError, ValueError) as err:
         raise GuardrailsError(f"{path}: unusable sandbox state ({err}); remove it") from None
@@ -123,16 +226,21 @@ def read_sandbox_state(root: Path) -> dict[str, Any] | None:
 
 
 def process_alive(pid: object) -> bool:
-    """Whether a process with this id runs (the sandbox that wrote the state file)."""
+    """Whether a process of this user with this id runs (the sandbox that wrote the
+    state file). Another user's process is not one."""
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
-    except PermissionError:
-        return True
+    except OSError:  # gone, or not ours to signal (PermissionError)
+        return False
+    getuid = getattr(os, "getuid", None)
+    try:  # root may signal anyone: /proc says whose it is, where there is one
+        return getuid is None or Path(f"/proc/{pid}").stat().st_uid == getuid()
+    except FileNotFoundError:
+        return Path("/proc/self").exists() is False
     except OSError:
         return False
-    return True
 
 
 def _mapping(value: Any, name: str) -> Mapping[str, Any]:

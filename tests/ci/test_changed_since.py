@@ -103,7 +103,11 @@ def test_tool_renamed_inside_its_file_blocks_the_tools_that_integrate_with_it(
     run = guardrails("check", "--changed-since", "main", "--now", NOW, "-f", "json")
     assert run.exit_code == 1
     blocking = {(f["rule"], f["file"]) for f in run.json()["findings"] if f["blocking"]}
-    assert blocking == {("STD-INTEGRATION-UNKNOWN", "manifests/hubspot.yaml")}
+    # ... and the renamed tool asks for what IT bound to salesforce, not to it
+    assert blocking == {
+        ("STD-INTEGRATION-UNKNOWN", "manifests/hubspot.yaml"),
+        ("SEC-PROVISIONING-BINDING", "manifests/salesforce.yaml"),
+    }
     assert "planned removal" not in run.stdout
 
 
@@ -174,6 +178,7 @@ def test_cross_manifest_rules_still_see_the_whole_catalog(repo: Path) -> None:
         (repo / "manifests" / "hubspot.yaml")
         .read_text()
         .replace("capabilities: [email-marketing, landing-pages]", "capabilities: [landing-pages]")
+        .split("  provisioning:")[0]  # HubSpot's SSO is bound to hubspot only
     )
     (repo / "manifests" / "hubspot-eu.yaml").write_text(
         hubspot.replace("name: hubspot", "name: hubspot-eu")

@@ -44,7 +44,7 @@ def tampering_pr(repo: Path) -> Path:
     """origin/main holds the rules; the PR lowers SSO to advisory and adds a tool without SSO."""
     git(repo, "update-ref", "refs/remotes/origin/main", "main")
     shutil.copy(EXAMPLES / "bad" / "manifests" / "sso-none.yaml", repo / "manifests")
-    (repo / "policies" / "data").mkdir(parents=True)
+    (repo / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (repo / "policies" / "data" / "levels.yaml").write_text(
         "rules:\n  SEC-SSO-REQUIRED: {level: advisory}\n"
     )

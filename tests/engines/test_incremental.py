@@ -96,7 +96,7 @@ def test_a_neighbour_that_breaks_the_schema_or_is_renamed(examples: Path) -> Non
 def test_policy_data_the_date_and_org_rules_are_part_of_every_verdict(examples: Path) -> None:
     same_as_full(examples)
     data = examples / "policies" / "data"
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, exist_ok=True)  # examples/ has IT's bindings there
     (data / "cost.yaml").write_text("cost:\n  annual_threshold: 1000\n", "utf-8")
     result = same_as_full(examples)
     assert "COST-ANNUAL-THRESHOLD" in rules_of(result, "hubspot.yaml")

@@ -155,7 +155,7 @@ def test_failing_builtin_on_the_server_exits_2_never_passes(tmp_path: Path) -> N
     # Without strict-builtin-errors OPA would skip the rule and the check would pass.
     catalog = tmp_path / "catalog"
     shutil.copytree(EXAMPLES, catalog, ignore=shutil.ignore_patterns("bad"))
-    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (catalog / "policies" / "naming.rego").write_text(BROKEN_BUILTIN)
     (catalog / "policies" / "data" / "naming.yaml").write_text(BROKEN_DATA)
     with running() as double:

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,11 @@ from guardrails.provision.sandbox import Sandbox, SandboxState, load_directory
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "provision"
 NOW = "2026-11-22"
 TOKEN = "s3cret-test-token-6f1d2c"
+AWS_TEST_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIAGUARDRAILSTEST01",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-canary-0c7f3e9b5d",
+}
+"""Real-looking AWS credentials in the environment: tests assert they never leak."""
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -46,6 +52,10 @@ class Faults:
     """Failures answered so far."""
     scim_methods: list[str] = field(default_factory=list)
     """HTTP methods of every SCIM request the server received, in order."""
+    delay: float = 0.0
+    """Seconds every write waits: before the server carries it out, or (`delay_after`)
+    after, before it is answered (a slow write, to kill an apply in the middle of one)."""
+    delay_after: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_write(self, service: str, first: int, times: int = 1, **kw: str | bool) -> None:
@@ -80,6 +90,14 @@ class Faults:
                         kind = "application/scim+json"
                     start_response(self.status, [("Content-Type", kind)])
                     return [json.dumps(body).encode()]
+            if write and self.delay and self.delay_after:
+                started: list[Any] = []
+                answer = b"".join(app(environ, lambda *a: started.append(a)))
+                time.sleep(self.delay)
+                start_response(*started[0])
+                return [answer]
+            if write and self.delay:
+                time.sleep(self.delay)
             return app(environ, start_response)  # type: ignore[no-any-return]
 
         return middleware
@@ -94,19 +112,50 @@ class World:
     faults: Faults
     runner: CliRunner
 
-    def run(self, *args: str) -> Result:
-        """Run `guardrails ARGS -C root --now NOW` in-process."""
-        result = self.runner.invoke(main, [*args, "-C", str(self.root), "--now", NOW])
-        return result
+    def run(self, *args: str, sandbox: bool = True) -> Result:
+        """Run `guardrails ARGS -C root --now NOW [--sandbox]` in-process."""
+        extra = ["--sandbox"] if sandbox and args[0] in ("plan", "apply") else []
+        return self.runner.invoke(main, [*args, "-C", str(self.root), "--now", NOW, *extra])
 
     def manifest(self, name: str) -> Path:
         return self.root / "manifests" / f"{name}.yaml"
 
     def edit(self, name: str, old: str, new: str) -> None:
-        path = self.manifest(name)
-        text = path.read_text()
-        assert old in text
-        path.write_text(text.replace(old, new))
+        """Replace `old` by `new` in manifests/NAME.yaml."""
+        _replace(self.manifest(name), old, new)
+
+    def direct(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Use the sandbox's servers as if they were the real ones, without --sandbox:
+        guardrails.yaml names moto's Identity Center, IT binds hubspot's SCIM URL to its
+        tenant, credentials come from the environment (run with `sandbox=False`)."""
+        config = self.root / "guardrails.yaml"
+        config.write_text(
+            config.read_text().replace(
+                "  identity_center:\n",
+                "  identity_center:\n"
+                f"    region: {self.state.region}\n"
+                f"    identity_store_id: {self.state.identity_store_id}\n"
+                f"    instance_arn: {self.state.instance_arn}\n"
+                f"    endpoint_url: {self.state.endpoint_url}\n",
+            )
+        )
+        for name, value in AWS_TEST_CREDENTIALS.items():
+            monkeypatch.setenv(name, value)
+        self.point_scim("hubspot", f"{self.state.scim_url}/hubspot/v2")
+
+    def point_scim(self, tool: str, url: str, manifest: bool = True) -> None:
+        """Bind `tool`'s SCIM endpoint to `url` (and make its manifest ask for it)."""
+        bindings = self.root / "policies" / "data" / "provisioning.yaml"
+        text = bindings.read_text()
+        old = re.search(r"url: (\S+)", text.split(f"    {tool}:", 1)[1])
+        assert old is not None
+        bindings.write_text(text.replace(old.group(0), f"url: {url}"))
+        if manifest:
+            self.edit(tool, f"url: {old.group(1)}", f"url: {url}")
+
+    def bind(self, old: str, new: str) -> None:
+        """Replace `old` by `new` in IT's bindings (policies/data/provisioning.yaml)."""
+        _replace(self.root / "policies" / "data" / "provisioning.yaml", old, new)
 
     @property
     def store(self) -> Any:
@@ -114,6 +163,23 @@ class World:
             region_name=self.state.region, aws_access_key_id="x", aws_secret_access_key="x"
         )
         return session.client("identitystore", endpoint_url=self.state.endpoint_url)
+
+    def add_team(self, name: str, prefix: str, size: int) -> None:
+        """A directory group `name` of `size` new people `<prefix>NNN@example.com`."""
+        store, sid = self.store, self.state.identity_store_id
+        team = store.create_group(IdentityStoreId=sid, DisplayName=name)["GroupId"]
+        for n in range(size):
+            email = f"{prefix}{n:03d}@example.com"
+            uid = store.create_user(
+                IdentityStoreId=sid,
+                UserName=email,
+                DisplayName=f"{prefix} {n}",
+                Name={"GivenName": prefix, "FamilyName": str(n)},
+                Emails=[{"Value": email, "Type": "work", "Primary": True}],
+            )["UserId"]
+            store.create_group_membership(
+                IdentityStoreId=sid, GroupId=team, MemberId={"UserId": uid}
+            )
 
     def _all(self, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
         pages = self.store.get_paginator(operation).paginate(
@@ -136,6 +202,39 @@ class World:
         listed = self._all("list_group_memberships", "GroupMemberships", GroupId=gid)
         return {users[m["MemberId"]["UserId"]] for m in listed}
 
+    @property
+    def sso(self) -> Any:
+        """A plain boto3 sso-admin client on the sandbox (its application stand-in)."""
+        session = boto3.session.Session(
+            region_name=self.state.region, aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        return session.client("sso-admin", endpoint_url=self.state.endpoint_url)
+
+    def assigned(self, application: str) -> set[str]:
+        """Names of the groups assigned to an application, read back through sso-admin."""
+        pages = self.sso.get_paginator("list_applications").paginate(
+            InstanceArn=self.state.instance_arn
+        )
+        arn = {a["Name"]: a["ApplicationArn"] for p in pages for a in p["Applications"]}
+        listed = self.sso.get_paginator("list_application_assignments").paginate(
+            ApplicationArn=arn[application]
+        )
+        ids = {a["PrincipalId"] for p in listed for a in p["ApplicationAssignments"]}
+        return {n for n, g in self.groups().items() if g["GroupId"] in ids}
+
+    def scim_groups(self, tool: str) -> dict[str, set[str]]:
+        """displayName -> member userNames of a tool's SCIM groups."""
+        import httpx2
+
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        base = f"{self.state.scim_url}/{tool}/v2"
+        users = httpx2.get(f"{base}/Users", headers=headers).json()["Resources"]
+        names = {u["id"]: u["userName"] for u in users}
+        groups = httpx2.get(f"{base}/Groups", headers=headers).json()["Resources"]
+        return {
+            g["displayName"]: {names[m["value"]] for m in g.get("members") or []} for g in groups
+        }
+
     def scim_users(self, tool: str) -> dict[str, bool]:
         """userName -> active on a tool's SCIM tenant."""
         import httpx2
@@ -144,6 +243,12 @@ class World:
         response = httpx2.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
         response.raise_for_status()
         return {u["userName"]: u.get("active", True) for u in response.json()["Resources"]}
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
 
 
 @pytest.fixture

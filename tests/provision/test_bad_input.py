@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -56,26 +55,28 @@ def test_a_missing_directory_file_is_one_line_and_exit_2(tmp_path: Path) -> None
     assert "directory.yaml: cannot read the sandbox directory" in _error_line(result.output)
 
 
-def _point_at(world: World, **endpoints: str) -> None:
-    path = world.root / ".guardrails" / "sandbox.json"
-    state = json.loads(path.read_text())
-    state.update(endpoints)
-    path.write_text(json.dumps(state))
-
-
-def test_an_unreachable_aws_endpoint_is_one_line_and_exit_2(world: World) -> None:
-    _point_at(world, endpoint_url=f"http://127.0.0.1:{_closed_port()}")
+def test_an_unreachable_aws_endpoint_is_one_line_and_exit_2(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.direct(monkeypatch)
+    config = world.root / "guardrails.yaml"
+    config.write_text(
+        config.read_text().replace(world.state.endpoint_url, f"http://127.0.0.1:{_closed_port()}")
+    )
     for command in (("plan",), ("apply", "--auto-approve")):
-        result = world.run(*command)
+        result = world.run(*command, sandbox=False)
         assert result.exit_code == 2
         line = _error_line(result.output)
         assert "identity-center: Could not connect to the endpoint URL" in line
 
 
-def test_an_unreachable_scim_endpoint_is_one_line_and_exit_2(world: World) -> None:
+def test_an_unreachable_scim_endpoint_is_one_line_and_exit_2(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.direct(monkeypatch)
     port = _closed_port()
-    _point_at(world, scim_url=f"http://127.0.0.1:{port}")
-    result = world.run("apply", "--auto-approve")
+    world.point_scim("hubspot", f"http://127.0.0.1:{port}/hubspot/v2")
+    result = world.run("apply", "--auto-approve", sandbox=False)
     assert result.exit_code == 2
     line = _error_line(result.output)
     assert f"hubspot: scim http://127.0.0.1:{port}/hubspot/v2: RequestNetworkException" in line
@@ -139,3 +140,40 @@ def test_a_binary_plan_file_is_one_line_and_exit_2(world: World) -> None:
     result = world.run("apply", str(planfile))
     assert result.exit_code == 2
     assert f"{planfile}: cannot read the plan: not UTF-8 text" in _error_line(result.output)
+
+
+@pytest.mark.parametrize(
+    ("binding", "expected"),
+    [
+        (  # one endpoint, two tools: one's revocations would deactivate the other's users
+            "    zoom:\n      identity_center: {application: Zoom}\n      scim:\n"
+            "        url: https://api.hubspot.example/scim/v2/\n        token_env: ZOOM_TOKEN\n",
+            "hubspot and zoom are bound to the same SCIM URL",
+        ),
+        (
+            "    zoom:\n      identity_center: {application: Zoom, admin_group: true}\n"
+            "    zoom-admins:\n      identity_center: {application: Zoom}\n",
+            "zoom-admins: its group saas-zoom-admins would be the admin group of zoom",
+        ),
+        (
+            "    zoom:\n      scim: {url: 'http://198.51.100.7/scim', token_env: ZOOM_TOKEN}\n",
+            "zoom.scim.url: must be an https URL (or http on loopback",
+        ),
+        (
+            "    zoom:\n      scim: {url: 'https://x.example/scim', token_env: 'a b'}\n",
+            "zoom.scim.token_env: must name an environment variable",
+        ),
+        ("    zoom:\n      identity_center: {app: Zoom}\n", "unknown key 'app'"),
+    ],
+)
+def test_bindings_that_cannot_be_right_are_one_line_and_exit_2(
+    world: World, binding: str, expected: str
+) -> None:
+    world.bind("    zoom:\n      identity_center: {application: Zoom}\n", binding)
+    for command in (("plan",), ("apply", "--auto-approve")):
+        result = world.run(*command)
+        assert result.exit_code == 2
+        line = _error_line(result.output)
+        assert line.startswith("guardrails: error: policy data provisioning.bindings")
+        assert expected in line
+    assert world.faults.seen == {"aws": 0, "scim": 0}

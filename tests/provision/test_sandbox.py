@@ -11,10 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from guardrails.cli import main
-from tests.provision.conftest import FIXTURES, NOW, TOKEN
+from tests.provision.conftest import FIXTURES, NOW, TOKEN, World
 
 GUARDRAILS = Path(sys.executable).parent / "guardrails"
 
@@ -47,7 +48,16 @@ def test_sandbox_serves_plan_and_apply_then_stops_cleanly(tmp_path: Path) -> Non
         again = CliRunner().invoke(main, ["sandbox", "-C", str(root)])
         assert again.exit_code == 2 and "a sandbox already runs" in again.output
         apply = subprocess.run(
-            [str(GUARDRAILS), "apply", "-C", str(root), "--now", NOW, "--auto-approve"],
+            [
+                str(GUARDRAILS),
+                "apply",
+                "-C",
+                str(root),
+                "--now",
+                NOW,
+                "--auto-approve",
+                "--sandbox",
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -102,8 +112,66 @@ def test_a_stale_sandbox_state_file_is_explained(tmp_path: Path) -> None:
         "endpoint_url": "http://127.0.0.1:9",
         "scim_url": "http://127.0.0.1:9",
         "pid": dead.pid,
+        "secret": "x",
     }
-    (root / ".guardrails" / "sandbox.json").write_text(json.dumps(state))
-    result = CliRunner().invoke(main, ["plan", "-C", str(root), "--now", NOW])
+    path = root / ".guardrails" / "sandbox.json"
+    path.write_text(json.dumps(state))
+    path.chmod(0o600)
+    result = CliRunner().invoke(main, ["plan", "-C", str(root), "--now", NOW, "--sandbox"])
     assert result.exit_code == 2
     assert f"its sandbox (pid {dead.pid}) is not running" in result.output
+
+
+def test_the_application_stand_in_answers_like_aws(world: World) -> None:
+    from botocore.exceptions import ClientError
+
+    sso, store, sid = world.sso, world.store, world.state.identity_store_id
+    instance = world.state.instance_arn
+    # lists come in pages
+    first = sso.list_applications(InstanceArn=instance, MaxResults=1)
+    assert len(first["Applications"]) == 1 and first["NextToken"]
+    pages = sso.get_paginator("list_applications").paginate(
+        InstanceArn=instance, PaginationConfig={"PageSize": 1}
+    )
+    assert sorted(a["Name"] for p in pages for a in p["Applications"]) == [
+        "HubSpot",
+        "Salesforce",
+        "Zoom",
+    ]
+    app = next(a for a in first["Applications"])["ApplicationArn"]
+    group = store.create_group(IdentityStoreId=sid, DisplayName="g")["GroupId"]
+
+    def code(call: object, **params: str) -> str:
+        try:
+            call(ApplicationArn=app, PrincipalType="GROUP", **params)  # type: ignore[operator]
+        except ClientError as err:
+            return str(err.response["Error"]["Code"])
+        return "ok"
+
+    missing = "9a67a2b4-0000-0000-0000-000000000000"
+    assert code(sso.create_application_assignment, PrincipalId=missing) == (
+        "ResourceNotFoundException"
+    )
+    assert code(sso.create_application_assignment, PrincipalId=group) == "ok"
+    assert code(sso.create_application_assignment, PrincipalId=group) == "ConflictException"
+    assert code(sso.delete_application_assignment, PrincipalId=group) == "ok"
+    assert code(sso.delete_application_assignment, PrincipalId=group) == (
+        "ResourceNotFoundException"
+    )
+
+
+def test_the_identity_store_keeps_memberships_unique_like_aws(world: World) -> None:
+    from botocore.exceptions import ClientError
+
+    store, sid = world.store, world.state.identity_store_id
+    user = store.list_users(IdentityStoreId=sid)["Users"][0]["UserId"]
+    group = store.create_group(IdentityStoreId=sid, DisplayName="g")["GroupId"]
+    member = {"UserId": user}
+    membership = store.create_group_membership(IdentityStoreId=sid, GroupId=group, MemberId=member)
+    with pytest.raises(ClientError, match="ConflictException"):
+        store.create_group_membership(IdentityStoreId=sid, GroupId=group, MemberId=member)
+    store.delete_group(IdentityStoreId=sid, GroupId=group)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        store.delete_group(IdentityStoreId=sid, GroupId=group)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):  # gone with its group
+        store.delete_group_membership(IdentityStoreId=sid, MembershipId=membership["MembershipId"])
