@@ -178,10 +178,10 @@ def outside_catalog(where: Path) -> Path:
     """The examples catalog, copied outside the repository, with an org rule and its test."""
     catalog = where / "catalog"
     shutil.copytree(EXAMPLES, catalog, ignore=shutil.ignore_patterns("bad"))
-    (catalog / "policies").mkdir()
+    (catalog / "policies").mkdir(exist_ok=True)
     (catalog / "policies" / "org.rego").write_text(ORG_RULE)
     (catalog / "policies" / "org_test.rego").write_text(ORG_TEST)
-    (catalog / "policies" / "data").mkdir()
+    (catalog / "policies" / "data").mkdir(exist_ok=True)
     (catalog / "policies" / "data" / "org.yaml").write_text(ORG_DATA)
     return catalog
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from guardrails.cli.options import now_option
+from guardrails.cli.options import now_option, sandbox_option
 from guardrails.discover import IDENTITY_SOURCES, SOURCES
 from guardrails.errors import GuardrailsError
 
@@ -72,12 +72,14 @@ def _exports(values: tuple[str, ...]) -> list[tuple[str, list[Path]]]:
 )
 @click.option("--opa-url", help="OPA server for --engine opa.")
 @click.option("--opa-token-env", metavar="VAR", help="Environment variable holding OPA's token.")
+@sandbox_option
 @now_option
 @click.option("--fail-on-warn", is_flag=True, help="Exit 1 on warnings too.")
 def discover(
     catalog: Path | None,
     exports: tuple[str, ...],
     live: tuple[str, ...],
+    sandbox: bool,
     fmt: str,
     output: Path | None,
     drafts_dir: Path | None,
@@ -95,6 +97,8 @@ def discover(
     guardrails.yaml `discover:` configures). Exit 0 when nothing blocks, 1 when a
     discovery rule blocks, 2 when it could not run.
     """
+    from dataclasses import replace
+
     from guardrails.config import load_config
     from guardrails.discover.drafts import write_drafts
     from guardrails.discover.formats import Report, render
@@ -105,7 +109,7 @@ def discover(
         raise GuardrailsError("standard output is closed: use --output FILE for the report")
     root = catalog or Path.cwd()
     config = load_config(root)
-    settings = source_settings(config)
+    settings = replace(source_settings(config), sandbox=sandbox)
     chosen = _exports(exports)
     if not chosen and not live:  # what guardrails.yaml configures
         chosen = [(name, settings.exports(name)) for name in SOURCES if settings.exports(name)]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from guardrails.cli.options import now_option
+from guardrails.cli.options import now_option, sandbox_option
 from guardrails.errors import GuardrailsError
 
 if TYPE_CHECKING:
@@ -34,12 +34,6 @@ catalog_option = click.option(
 )
 stats_option = click.option(
     "--stats", is_flag=True, help="Print the API calls made, per service and operation."
-)
-sandbox_option = click.option(
-    "--sandbox",
-    is_flag=True,
-    help="Use the local sandbox `guardrails sandbox` runs for this catalog (checked to be "
-    "yours, alive and on loopback); never used unless asked for.",
 )
 policies_ref_option = click.option(
     "--policies-ref",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from guardrails.cli.options import now_option
+from guardrails.cli.options import now_option, sandbox_option
 from guardrails.errors import GuardrailsError
 from guardrails.overview.formats import FORMATS
 
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     help="Also read the live directory (the provisioning settings plan/apply use), read "
     "only: groups resolved there, and the people provisioned per tool.",
 )
+@sandbox_option
 @now_option
 @click.option("--no-cache", is_flag=True, help="Do not read or write .guardrails-cache/.")
 def report(
@@ -62,6 +63,7 @@ def report(
     table: str | None,
     discovery: Path | None,
     with_plan: bool,
+    sandbox: bool,
     now: datetime | None,
     no_cache: bool,
 ) -> None:
@@ -85,6 +87,8 @@ def report(
 
     if path is not None and catalog is not None and path.resolve() != catalog.resolve():
         raise GuardrailsError("give the catalog once: as PATH or as --catalog, not both")
+    if sandbox and not with_plan:
+        raise GuardrailsError("--sandbox says where --with-plan reads: use them together")
     if table is not None and fmt != "csv":
         raise GuardrailsError("--table picks one CSV table: use it with --format csv")
     if fmt == "csv" and output is None and table is None:
@@ -107,7 +111,8 @@ def report(
     )
     settings = report_settings(checked.policies.data, tree, config)
     if with_plan:
-        directory = live_directory(config, (m for m in checked.catalog.manifests if m.valid))
+        valid = (m for m in checked.catalog.manifests if m.valid)
+        directory = live_directory(config, valid, use_sandbox=sandbox)
     else:
         directory = file_directory(config)
     overview = compute(checked, settings, today, directory, found, root.resolve().name)

@@ -47,13 +47,13 @@ class IdentityCenter:
         from guardrails.provision.identity_center import _aws_errors, make_clients
         from guardrails.provision.settings import load_settings
 
-        found = load_settings(settings.config).identity_center
+        found = load_settings(settings.config, use_sandbox=settings.sandbox).identity_center
         if found is None:
             raise SourceError(
                 "identity-center: nothing says where Identity Center is: set "
                 "provisioning.identity_center in guardrails.yaml (or "
                 "GUARDRAILS_IDENTITY_STORE_ID and GUARDRAILS_SSO_INSTANCE_ARN), or start "
-                "`guardrails sandbox`"
+                "`guardrails sandbox` and pass --sandbox"
             )
         with _aws_errors():  # one readable line per AWS failure, exit 2
             store, sso = make_clients(found, CallCounter())

@@ -117,6 +117,8 @@ class SourceSettings:
     """Its settings, as written (each source reads the keys it documents)."""
     config: Config
     """The catalog's settings (paths in `options` are relative to its root)."""
+    sandbox: bool = False
+    """True with `--sandbox`: live AWS reads go to this catalog's verified local sandbox."""
 
 
 class Source(Protocol):

@@ -23,7 +23,7 @@ pull request controls; secrets only ever come from the environment.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,13 @@ class DiscoverSettings:
     """Bounds on every live reply."""
     config: Config
     """The catalog's settings: relative paths are read against its root."""
+    sandbox: bool = False
+    """True with `--sandbox`: live AWS reads go to this catalog's verified local sandbox."""
 
     def source(self, name: str) -> SourceSettings:
         """The settings of source `name` (empty when it has no block)."""
-        return self.sources.get(name) or SourceSettings(name, {}, self.config)
+        found = self.sources.get(name) or SourceSettings(name, {}, self.config)
+        return replace(found, sandbox=self.sandbox)
 
     def exports(self, name: str) -> list[Path]:
         """The export paths configured for source `name`, relative to the catalog root."""

@@ -59,8 +59,11 @@ def file_directory(config: Config) -> Directory:
     return Directory(config.directory, groups, {p.email: p.email for p in seed.people})
 
 
-def live_directory(config: Config, manifests: Iterable[Manifest]) -> Directory:
-    """The live Identity Center directory (read only), for `--with-plan`."""
+def live_directory(
+    config: Config, manifests: Iterable[Manifest], use_sandbox: bool = False
+) -> Directory:
+    """The live Identity Center directory (read only), for `--with-plan` (the local
+    sandbox's only with `use_sandbox`, as plan and apply)."""
     try:
         from guardrails.provision.calls import CallCounter
         from guardrails.provision.identity_center import IdentityCenter
@@ -71,12 +74,12 @@ def live_directory(config: Config, manifests: Iterable[Manifest]) -> Directory:
             f"--with-plan reads the live directory and needs the provisioning extra "
             f"(pip install 'saas-guardrails[provision]'): {err.name} is missing"
         ) from None
-    settings = load_settings(config)
+    settings = load_settings(config, use_sandbox=use_sandbox)
     if settings.identity_center is None:
         raise GuardrailsError(
             "--with-plan: no Identity Center to read: set provisioning.identity_center in "
             "guardrails.yaml (or GUARDRAILS_IDENTITY_STORE_ID and GUARDRAILS_SSO_INSTANCE_ARN), "
-            "or start `guardrails sandbox`"
+            "or start `guardrails sandbox` and pass --sandbox"
         )
     tools = []
     for manifest in manifests:

@@ -196,7 +196,7 @@ def test_an_exception_by_the_wrong_approver_does_not_waive(catalog: Path) -> Non
 
 
 def test_the_organisation_sets_levels_and_thresholds_in_policy_data(catalog: Path) -> None:
-    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (catalog / "policies" / "data" / "discovery.yaml").write_text(
         "rules:\n  STD-UNDECLARED-TOOL: {level: soft-mandatory}\n"
         "discovery:\n  max_undeclared_spend: 5000\n  blocking_risks: [critical, high]\n"
@@ -209,7 +209,7 @@ def test_the_organisation_sets_levels_and_thresholds_in_policy_data(catalog: Pat
 
 
 def test_the_organisation_extends_the_vendor_dictionary(catalog: Path) -> None:
-    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (catalog / "policies" / "data" / "vendors.yaml").write_text(
         "vendors:\n"
         "  docsync:\n"
@@ -378,7 +378,7 @@ def test_people_beyond_a_manifest_are_not_guessed_when_groups_are_unknown(catalo
 
 
 def test_the_organisation_adds_its_own_discovery_rule_in_rego(catalog: Path) -> None:
-    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (catalog / "policies" / "ai_tools.rego").write_text(
         "package guardrails.discovered.ai_tools\n\nimport rego.v1\n\n"
         "violation contains v if {\n"

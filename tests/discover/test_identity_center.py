@@ -83,11 +83,15 @@ def test_identity_center_live_reads_apps_and_expands_group_assignments(
         PrincipalType="USER",
     )
 
-    run = discover("--live", "identity-center", "--format", "json", catalog=root)
+    run = discover("--live", "identity-center", "--sandbox", "--format", "json", catalog=root)
     assert run.exit_code == 0, run.stderr
     document = run.json()
     undeclared = {t["tool"]: t for t in document["undeclared"]}
-    assert set(undeclared) == {"loom"}
+    # The sandbox registers every application IT bound; the examples' bindings (shared
+    # with examples/bad) bind "Ad Platform" to a tool this catalog does not declare: an
+    # application registered in the IdP with no manifest and nobody assigned.
+    assert set(undeclared) == {"loom", "ad-platform"}
+    assert undeclared["ad-platform"]["people"] == 0
     assert undeclared["loom"]["users"] == ["farid@example.com"]
     assert undeclared["loom"]["sources"] == ["identity-center"]
     assert undeclared["loom"]["matched"][0]["by"] == "name"  # the vendor dictionary's entry

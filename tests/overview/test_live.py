@@ -30,13 +30,13 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
     """A copy of examples/, provisioned into a running sandbox."""
     root = tmp_path / "catalog"
     shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns("bad"))
-    for manifest in (root / "manifests").glob("*.yaml"):
-        for variable in re.findall(r"token_env: *([A-Z0-9_]+)", manifest.read_text("utf-8")):
+    for data in (root / "policies" / "data").glob("*.yaml"):  # IT's bindings
+        for variable in re.findall(r"token_env: *([A-Z0-9_]+)", data.read_text("utf-8")):
             monkeypatch.setenv(variable, "sandbox-token-for-the-report-test")
     box = Sandbox(load_config(root), load_directory(root / "directory.yaml"))
     state = box.start()
     try:
-        applied = guardrails("apply", "-C", root, "--auto-approve", "--now", NOW)
+        applied = guardrails("apply", "-C", root, "--auto-approve", "--now", NOW, "--sandbox")
         assert applied.exit_code == 0, applied.stdout + applied.stderr
         yield root, state
     finally:
@@ -44,7 +44,7 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
 
 
 def seats(root: Path, *args: str) -> dict[str, dict[str, Any]]:
-    run = guardrails("report", root, "--now", NOW, "-f", "json", "--with-plan", *args)
+    run = guardrails("report", root, "--now", NOW, "-f", "json", "--with-plan", "--sandbox", *args)
     assert run.exit_code == 0, run.stderr
     found = run.json()
     assert found["live"] is True
@@ -128,7 +128,18 @@ def test_people_provisioned_are_read_from_the_live_directory(
 
 def test_the_seats_table_gets_a_live_column(live: tuple[Path, SandboxState]) -> None:
     root, _ = live
-    run = guardrails("report", root, "--now", NOW, "-f", "csv", "--table", "seats", "--with-plan")
+    run = guardrails(
+        "report",
+        root,
+        "--now",
+        NOW,
+        "-f",
+        "csv",
+        "--table",
+        "seats",
+        "--with-plan",
+        "--sandbox",
+    )
     assert run.exit_code == 0, run.stderr
     table = {row["Tool"]: row for row in csv.DictReader(io.StringIO(run.stdout))}
     assert table["zoom"]["Provisioned (live)"] == "3"
@@ -142,3 +153,13 @@ def test_with_plan_and_nowhere_to_read_is_exit_2(tmp_path: Path) -> None:
     assert run.exit_code == 2
     assert run.stderr.startswith("guardrails: error: --with-plan: no Identity Center to read")
     assert run.stdout == ""
+
+
+def test_a_running_sandbox_is_read_only_when_asked_for(live: tuple[Path, SandboxState]) -> None:
+    # A sandbox state file could come from anywhere (a pull request, another user):
+    # without --sandbox it is never what --with-plan reads.
+    root, _ = live
+    run = guardrails("report", root, "--now", NOW, "-f", "json", "--with-plan")
+    assert run.exit_code == 2
+    assert run.stderr.startswith("guardrails: error: --with-plan: no Identity Center to read")
+    assert "--sandbox" in run.stderr
