@@ -122,6 +122,26 @@ def test_guardrails_yaml_that_is_a_fifo_or_a_link_cannot_run(pr: PullRequest) ->
     assert ran.code == 2 and "guardrails.yaml: cannot read: a link" in ran.stderr
 
 
+def test_org_policy_files_that_are_links_out_or_fifos_cannot_run(
+    pr: PullRequest, outside: Outside
+) -> None:
+    # Without --policies-ref the working tree's policies are used (a local check).
+    (pr.root / "policies" / "data").mkdir(parents=True)
+    leak = pr.root / "policies" / "data" / "leak.yaml"
+    leak.symlink_to(pr.root.parent / "outside" / "leak.yaml")
+    ran = pr.guardrails("check")
+    assert ran.code == 2
+    assert ran.stderr == (
+        "guardrails: error: policies/data/leak.yaml: cannot read policy data: a link "
+        "outside the catalog (not read); replace the link with the file itself\n"
+    )
+    leak.unlink()
+    os.mkfifo(pr.root / "policies" / "org.rego")
+    ran = pr.guardrails("check")
+    assert ran.code == 2 and "policies/org.rego: cannot read policy" in ran.stderr
+    outside.assert_unchanged()
+
+
 def test_a_folder_that_cannot_be_listed_blocks(pr: PullRequest) -> None:
     # A path longer than the system allows cannot be listed, whoever runs the check.
     folder = pr.root / "manifests" / "team"
