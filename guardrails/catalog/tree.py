@@ -165,13 +165,7 @@ class WorkTree:
                 raise
             self._follow(path)  # a link that was not listed (e.g. guardrails.yaml)
             return self.read(path)
-        try:
-            status = os.fstat(descriptor)
-            if not stat.S_ISREG(status.st_mode):
-                raise RefusedFile(_SPECIAL)
-            return _read_all(descriptor, status.st_size)
-        finally:
-            os.close(descriptor)
+        return _read_regular(descriptor)
 
     def size(self, path: str) -> int:
         """Size on disk."""
@@ -217,12 +211,18 @@ _LINK = "\0link"  # a link found while listing, to be followed or refused
 _SPECIAL = "not a regular file (a FIFO, socket or device; not read)"
 
 
-def _read_all(descriptor: int, size: int) -> bytes:
-    """Everything left in `descriptor`, asking for `size` bytes (and more if it grew)."""
-    chunks = [os.read(descriptor, size + 1)]
-    while chunks[-1]:
-        chunks.append(os.read(descriptor, 1 << 20))
-    return b"".join(chunks)
+def _read_regular(descriptor: int) -> bytes:
+    """Everything in the open file `descriptor` if it is a regular file; closes it."""
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise RefusedFile(_SPECIAL)
+        chunks = [os.read(descriptor, status.st_size + 1)]
+        while chunks[-1]:  # it grew while being read
+            chunks.append(os.read(descriptor, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
 
 
 def read_regular(path: Path) -> bytes | None:
@@ -238,13 +238,7 @@ def read_regular(path: Path) -> bytes | None:
         if err.errno == errno.ELOOP:
             raise RefusedFile("a link (not read); replace it with the file itself") from None
         raise
-    try:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise RefusedFile(_SPECIAL)
-        return _read_all(descriptor, status.st_size)
-    finally:
-        os.close(descriptor)
+    return _read_regular(descriptor)
 
 
 def _plain(parts: list[str]) -> bool:
