@@ -30,9 +30,11 @@ YAML_SUFFIXES = (".yaml", ".yml")
 Signature = tuple[int, int, int, int, int]
 """(size, mtime_ns, ctime_ns, inode, device): changes whenever a file's content does."""
 
-# Read without following a last-component link and without blocking on a FIFO.
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)) | getattr(
-    os, "O_CLOEXEC", 0
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)  # a link as the last component: ELOOP, not followed
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO: opened at once (then refused), never waited on
+    | getattr(os, "O_CLOEXEC", 0)
 )
 
 

@@ -21,7 +21,7 @@ from guardrails.report.text_format import one_line, shown_name, undecodable_as_h
     "-C",
     "--catalog",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Catalog repository root (default: the working directory).",
+    help="Catalog repository root (default: found from the PATHs or the working directory).",
 )
 @click.option(
     "-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True
