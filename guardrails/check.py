@@ -228,7 +228,9 @@ def check_catalog(request: CheckRequest, now: date, engine: Engine) -> CheckResu
     if not (root / config.manifests).is_dir():
         raise GuardrailsError(
             f"{tree.display(config.manifests)}/: no manifests folder in the catalog at "
-            f"{tree.display('.')} (run inside the catalog, or name it with -C)"
+            f"{tree.display('.')} (the nearest folder above with guardrails.yaml, else the "
+            "top of the git repository): name the catalog with -C, or give it a "
+            "guardrails.yaml"
         )
     selected = select(request.paths, tree, config.manifests) if request.paths else None
     only = frozenset(tree.display(p) for p in selected) if selected is not None else None

@@ -60,6 +60,23 @@ def test_every_spelling_from_every_folder_gives_the_roots_verdict(
     outside.assert_unchanged()
 
 
+def test_a_catalog_in_a_subfolder_is_found_by_its_guardrails_yaml(pr: PullRequest) -> None:
+    sub = pr.root / "it" / "saas"
+    sub.mkdir(parents=True)
+    for folder in ("manifests", "exceptions"):
+        os.rename(pr.root / folder, sub / folder)
+    shutil.copy(BAD / "sso-none.yaml", sub / "manifests")
+    # Without guardrails.yaml the root is the top of the repository: an error, not a pass.
+    lost = pr.guardrails("check", "sso-none.yaml", cwd=sub / "manifests")
+    assert lost.code == 2
+    assert f"manifests/: no manifests folder in the catalog at {pr.root} (" in lost.stderr
+    (sub / "guardrails.yaml").write_text("manifests: manifests\n")
+    for cwd, spelling in ((sub / "manifests", "sso-none.yaml"), (pr.root, "it/saas")):
+        found = pr.guardrails("check", spelling, "-f", "json", cwd=cwd)
+        assert found.code == 1, found.stderr
+        assert ("SEC-SSO-REQUIRED", "sso-none.yaml", 23) in verdict(found.stdout)
+
+
 @pytest.mark.parametrize(
     "named",
     [
