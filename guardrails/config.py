@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrails.catalog.safe_yaml import DEFAULT_MAX_BYTES, LoadError, load_bytes
-from guardrails.catalog.tree import display_path
+from guardrails.catalog.tree import catalog_folder, display_path, read_regular
 from guardrails.errors import GuardrailsError
 
 CONFIG_FILE = "guardrails.yaml"
@@ -42,18 +42,25 @@ class Config:
 
 def load_config(root: Path) -> Config:
     """Read `root/guardrails.yaml` if present; raise `GuardrailsError` if it is unusable."""
-    from guardrails.catalog.schema import validate
-
     path = root / CONFIG_FILE
-    if not path.is_file():
-        return Config(root=root)
     shown = display_path(path)
     try:
-        loaded = load_bytes(path.read_bytes())
+        data = read_regular(path)
+    except OSError as err:
+        raise GuardrailsError(f"{shown}: cannot read: {err.strerror or err}") from None
+    if data is None:
+        return Config(root=root)
+    return parse_config(data, root, shown)
+
+
+def parse_config(data: bytes, root: Path, shown: str) -> Config:
+    """The settings in `data` (the bytes of a `guardrails.yaml` shown as `shown`)."""
+    from guardrails.catalog.schema import validate
+
+    try:
+        loaded = load_bytes(data)
     except LoadError as err:
         raise GuardrailsError(f"{shown}:{err}") from None
-    except OSError as err:
-        raise GuardrailsError(f"{shown}: cannot read: {err.strerror}") from None
     if loaded.value is None:
         return Config(root=root)
     for problem in validate("config", loaded.value):
@@ -63,4 +70,11 @@ def load_config(root: Path) -> Config:
         raise GuardrailsError(
             f"{shown}:{mark.line}:{mark.column}: {problem.message}. {problem.remediation}"
         )
+    for key in ("manifests", "exceptions", "policies"):
+        if key in loaded.value:
+            try:
+                catalog_folder(loaded.value[key])
+            except GuardrailsError as err:
+                mark = loaded.positions.locate((key,))
+                raise GuardrailsError(f"{shown}:{mark.line}:{mark.column}: {err}") from None
     return Config(root=root, **loaded.value)

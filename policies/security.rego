@@ -200,3 +200,20 @@ violation contains v if {
 		"message": sprintf("value looks like a credential (%s)", [kind]),
 	}
 }
+
+# A credential pasted as a mapping key (`AKIA…: x`) is as leaked as one pasted as a
+# value. The path points at it; guardrails masks credential-shaped text in every
+# finding's path and message before any report is written.
+violation contains v if {
+	some name in suspects
+	walk(lib.every_manifest[name], [path, _])
+	count(path) > 0
+	key := path[count(path) - 1]
+	is_string(key)
+	some kind, pattern in data.guardrails.secrets.patterns
+	regex.match(pattern, key)
+	v := {
+		"rule": "SEC-NO-SECRETS", "manifest": name, "path": path,
+		"message": sprintf("a key looks like a credential (%s)", [kind]),
+	}
+}

@@ -185,6 +185,14 @@ test_sec_no_secrets_looks_into_schema_invalid_manifests if {
 	[v.manifest | some v in violations; v.rule == "SEC-NO-SECRETS"] == ["broken"]
 }
 
+test_sec_no_secrets_fires_for_a_credential_used_as_a_key if {
+	broken := object.union(t.tool, {"spec": {"AKIAIOSFODNN7EXAMPLE": "x"}})
+	violations := security.violation with input as {"now": t.now, "manifests": {}, "invalid": {"broken": broken}}
+	[v] := [w | some w in violations; w.rule == "SEC-NO-SECRETS"]
+	v.path == ["spec", "AKIAIOSFODNN7EXAMPLE"]
+	v.message == "a key looks like a credential (AWS access key)"
+}
+
 test_sec_no_secrets_passes_for_an_env_var_name if {
 	manifest := t.with_spec({"provisioning": {"scim": {"url": "https://x.example/scim", "token_env": "X_TOKEN"}}})
 	not "SEC-NO-SECRETS" in rules(manifest)

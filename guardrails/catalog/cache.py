@@ -34,6 +34,12 @@ and documents are appended in one write each, so a crash or a concurrent run nev
 leaves a half-written entry that could be believed. `marshal` only reads what passed
 the HMAC or digest check.
 
+The folder itself is untrusted too: a pull request can commit one, links included.
+Every file in it is opened relative to the folder, never through a link (no-follow
+opens; new files are created exclusively and renamed into place), so a check cannot
+be made to write anywhere else; a folder that is a link, holds a link or is tracked
+by git is not used at all (the check runs as with `--no-cache`).
+
 The cache lives in `.guardrails-cache/` at the catalog root; `--no-cache` skips it.
 """
 
@@ -45,12 +51,13 @@ import hmac
 import importlib.util
 import marshal
 import os
+import stat
 import struct
 import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from guardrails.catalog.examine import ExaminedFile
 from guardrails.catalog.safe_yaml import Answer, Mark
@@ -70,7 +77,12 @@ RACY_NS = 3_000_000_000
 
 
 def _fingerprint() -> bytes:
-    """Changes whenever anything that decides an `ExaminedFile` changes."""
+    """Changes whenever anything that decides what the cache holds changes.
+
+    The loader's own modules and the shipped schemas by content; every other module
+    of the installed package by its stat signature (an edit anywhere, a reinstall or
+    an upgrade changes it), which costs a stat per module instead of a read.
+    """
     from guardrails import shipped
     from guardrails.catalog import examine, safe_yaml, schema
 
@@ -79,12 +91,37 @@ def _fingerprint() -> bytes:
         digest.update(Path(str(module.__file__)).read_bytes())
     for kind in ("manifest", "exception"):
         digest.update(shipped.schema_path(kind).read_bytes())
+    digest.update(repr(_package_signatures()).encode("utf-8", "surrogateescape"))
     digest.update(
         repr(
             (libraries("yaml", "_yaml", "jsonschema", "jsonschema_rs"), sys.version_info[:2])
         ).encode()
     )
     return digest.digest()
+
+
+def _package_signatures() -> list[tuple[str, int, int, int, int]]:
+    """(path, size, mtime, ctime, inode) of every module of the guardrails package."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found = []
+    pending = [package]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py"):
+                    status = entry.stat()
+                    found.append(
+                        (
+                            entry.path[len(package) :],
+                            status.st_size,
+                            status.st_mtime_ns,
+                            status.st_ctime_ns,
+                            status.st_ino,
+                        )
+                    )
+                elif entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    pending.append(entry.path)
+    return sorted(found)
 
 
 def libraries(*modules: str) -> list[tuple[str, int, int, int]]:
@@ -157,6 +194,7 @@ class CatalogCache:
 
     def __init__(self, folder: Path, secret: bytes, fingerprint: bytes) -> None:
         self.folder = folder
+        self._dir = _Folder(folder)
         self._secret = secret
         self._fingerprint = fingerprint
         self._started = time.time_ns()
@@ -170,7 +208,7 @@ class CatalogCache:
         self._base_bytes = 0
         self._journal_bytes = 0  # the part of the journal that was verified and applied
         self._journal_damaged = False
-        self._reading: BinaryIO | None = None
+        self._reading: int | None = None  # the documents file, kept open
         # What this run used or learnt: the next cache.
         self._seen_files: _Files = {}
         self._used: dict[bytes, Stored] = {}
@@ -187,12 +225,22 @@ class CatalogCache:
     @classmethod
     def open(cls, root: Path) -> CatalogCache | None:
         """The cache of the catalog at `root`, or None when no safe cache can be kept."""
+        if os.open not in os.supports_dir_fd:  # pragma: no cover - no safe way to open files
+            return None
         secret = _secret()
         if secret is None:
             return None
         cache = cls(root / FOLDER, secret, _fingerprint())
+        try:
+            if cache._dir.holds_links():
+                return None
+        except OSError:  # a link or a file where the folder would be
+            return None
         with contextlib.suppress(OSError, ValueError, TypeError, EOFError, struct.error):
             cache._read()
+        if cache._base is None and cache._dir.exists() and _tracked(root):
+            cache._dir.close()
+            return None  # committed: never ours to read or write
         return cache
 
     # --- files ------------------------------------------------------------------
@@ -245,12 +293,9 @@ class CatalogCache:
         offset, length, sha = _WHERE.unpack(where)
         try:
             if self._reading is None:
-                self._reading = open(self.folder / _DOCUMENTS, "rb")  # noqa: SIM115 - kept open
-            if hasattr(os, "pread"):  # forked workers share the file: no shared offset
-                payload = os.pread(self._reading.fileno(), length, offset)
-            else:  # pragma: no cover - Windows, where nothing is forked
-                self._reading.seek(offset)
-                payload = self._reading.read(length)
+                self._reading = self._dir.open_regular(_DOCUMENTS)
+            # Forked workers share the file: pread keeps no shared offset.
+            payload = os.pread(self._reading, length, offset)
         except OSError:
             return None
         return payload if _sha(payload) == sha else None
@@ -301,18 +346,18 @@ class CatalogCache:
             self._save()
         finally:
             if self._reading is not None:  # reopened should a document still be asked for
-                self._reading.close()
+                os.close(self._reading)
                 self._reading = None
+            self._dir.close()
 
     def _save(self) -> None:
         changes = self._changes()
         if changes is None:
             return
         with contextlib.suppress(OSError):
-            self.folder.mkdir(exist_ok=True)
-            ignore = self.folder / ".gitignore"
-            if not ignore.exists():  # never committed by accident
-                ignore.write_text("*\n", encoding="utf-8")
+            self._dir.create()
+            with contextlib.suppress(FileExistsError):  # never committed by accident
+                self._dir.write_new(".gitignore", [b"*\n"])
             base = self._base
             full = self._journal_damaged or self._journal_bytes > max(
                 self._base_bytes // 8, 1 << 18
@@ -324,8 +369,7 @@ class CatalogCache:
                 changes[1].update(new_documents)
                 record = marshal.dumps((self._stored_bytes, *changes))
                 mac = hmac.digest(self._secret, base + record, "sha256")
-                with open(self.folder / _JOURNAL, "ab") as out:
-                    out.write(_HEADER.pack(mac, len(record)) + record)  # one write
+                self._dir.append(_JOURNAL, _HEADER.pack(mac, len(record)) + record)
 
     def _changes(self) -> list[Any] | None:
         """What this run learnt that the cache does not hold yet; None if nothing.
@@ -355,17 +399,16 @@ class CatalogCache:
             )
         )
         mac = hmac.digest(self._secret, tables, "sha256")
-        _write_whole(self.folder / _TABLES, [_MAGIC, _HEADER.pack(mac, len(tables)), tables])
+        self._dir.replace(_TABLES, [_MAGIC, _HEADER.pack(mac, len(tables)), tables])
         for stale in (_JOURNAL, *_OLD_FILES):  # a journal belongs to the tables it follows
-            (self.folder / stale).unlink(missing_ok=True)
+            self._dir.remove(stale)
 
     def _store_documents(self, compact: bool) -> tuple[dict[bytes, Stored], bool]:
         """Append the new documents; with `compact`, rewrite the file if most is stale.
 
         Returns the entries whose documents moved, and whether all of them did.
         """
-        path = self.folder / _DOCUMENTS
-        size = path.stat().st_size if path.exists() else 0
+        size = self._dir.size(_DOCUMENTS)
         if size < self._stored_bytes or (compact and self._stale(size)):
             # Compact: keep only what is used (a shrunk file was not ours to trust).
             chunks = []
@@ -380,15 +423,13 @@ class CatalogCache:
                 chunks.append(payload)
                 self._used[key] = _moved(stored, offset)
                 offset += len(payload)
-            _write_whole(path, chunks)
+            self._dir.replace(_DOCUMENTS, chunks)
             self._stored_bytes = offset
             return dict(self._used), True
         new = [(key, self._new_documents[key]) for key in self._used if key in self._new_documents]
         if not new:
             return {}, False
-        with open(path, "ab") as out:
-            out.write(b"".join(payload for _, payload in new))  # one write: never interleaved
-            end = out.tell()
+        end = self._dir.append(_DOCUMENTS, b"".join(payload for _, payload in new))
         offset = end - sum(len(payload) for _, payload in new)
         moved = {}
         for key, payload in new:
@@ -403,8 +444,7 @@ class CatalogCache:
         return size > 2 * live + (1 << 20)
 
     def _read(self) -> None:
-        with open(self.folder / _TABLES, "rb") as source:
-            blob = source.read()
+        blob = self._dir.read(_TABLES)
         if not blob.startswith(_MAGIC):
             return
         mac, length = _HEADER.unpack_from(blob, len(_MAGIC))
@@ -425,8 +465,7 @@ class CatalogCache:
 
     def _replay(self) -> None:
         """Apply the journal's records, in order, up to the first that is not intact."""
-        with open(self.folder / _JOURNAL, "rb") as source:
-            journal = source.read()
+        journal = self._dir.read(_JOURNAL)
         offset = 0
         assert self._base is not None
         while offset + _HEADER.size <= len(journal):
@@ -502,17 +541,140 @@ class FileTable:
             self._changed[path] = entry
 
 
-def _write_whole(path: Path, chunks: Iterable[bytes]) -> None:
-    """Write `path` through a temporary file renamed into place (never half-written)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as out:
+_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class _Folder:
+    """The cache folder: every file opened relative to it, none through a link.
+
+    Links are refused (`O_NOFOLLOW`: ELOOP), files must be regular, and a file is
+    replaced by writing a new temporary file (`O_EXCL`: never one planted there) and
+    renaming it over the old one, which replaces a link rather than following it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._descriptor: int | None = None
+
+    def _folder(self) -> int:
+        if self._descriptor is None:
+            self._descriptor = os.open(self.path, _DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+        return self._descriptor
+
+    def exists(self) -> bool:
+        """Whether the folder is there (as a folder, not through a link)."""
+        try:
+            self._folder()
+        except OSError:
+            return False
+        return True
+
+    def create(self) -> None:
+        """Make the folder (only this user may read it) unless it is there."""
+        if self._descriptor is None:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self.path, 0o700)
+        self._folder()
+
+    def holds_links(self) -> bool:
+        """Whether anything in the folder is a link (or not a regular file).
+
+        False when there is no folder; `OSError` when the folder is itself a link.
+        """
+        try:
+            folder = self._folder()
+        except FileNotFoundError:
+            return False
+        with os.scandir(folder) as entries:
+            return any(not entry.is_file(follow_symlinks=False) for entry in entries)
+
+    def open_regular(self, name: str) -> int:
+        """A descriptor of the regular file `name`, for reading."""
+        descriptor = os.open(name, os.O_RDONLY | _NO_FOLLOW, dir_fd=self._folder())
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            raise OSError(f"{name} is not a regular file")
+        return descriptor
+
+    def read(self, name: str) -> bytes:
+        """The whole regular file `name`."""
+        descriptor = self.open_regular(name)
+        try:
+            with os.fdopen(descriptor, "rb", closefd=False) as source:
+                return source.read()
+        finally:
+            os.close(descriptor)
+
+    def size(self, name: str) -> int:
+        """The size of the regular file `name` (0 when there is none)."""
+        try:
+            status = os.stat(name, dir_fd=self._folder(), follow_symlinks=False)
+        except FileNotFoundError:
+            return 0
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(f"{name} is not a regular file")
+        return status.st_size
+
+    def append(self, name: str, data: bytes) -> int:
+        """Append `data` to `name` in one write (never interleaved); the new size."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NO_FOLLOW
+        descriptor = os.open(name, flags, 0o600, dir_fd=self._folder())
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise OSError(f"{name} is not a regular file")
+            written = os.write(descriptor, data)
+            while written < len(data):  # a regular file takes it all at once, nearly always
+                written += os.write(descriptor, data[written:])
+            return os.fstat(descriptor).st_size
+        finally:
+            os.close(descriptor)
+
+    def write_new(self, name: str, chunks: Iterable[bytes]) -> None:
+        """Create `name`, which must not exist yet, with `chunks`."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_FOLLOW
+        descriptor = os.open(name, flags, 0o600, dir_fd=self._folder())
+        with os.fdopen(descriptor, "wb") as out:
             out.writelines(chunks)
-        os.replace(temporary, path)
+
+    def replace(self, name: str, chunks: Iterable[bytes]) -> None:
+        """Write `name` anew through a temporary file renamed into place (never half-written)."""
+        temporary = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+        folder = self._folder()
+        try:
+            self.write_new(temporary, chunks)
+            os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)
+            raise
+
+    def remove(self, name: str) -> None:
+        """Remove `name` if it is there (a link is removed, never followed)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=self._folder())
+
+    def close(self) -> None:
+        """Let go of the folder (it is opened again when next needed)."""
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+
+def _tracked(root: Path) -> bool:
+    """Whether git tracks anything in the cache folder of the catalog at `root`."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "--no-optional-locks", "ls-files", "-z", "--", FOLDER],
+            cwd=root,
+            capture_output=True,
+            check=False,
+        )
     except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        raise
+        return False
+    return done.returncode == 0 and bool(done.stdout)
 
 
 class _Memo:

@@ -132,7 +132,7 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
         FileProblem(
             "SCHEMA-INVALID",
             *_at((positions.key(item.path) if item.key else None) or positions.locate(item.path)),
-            item.path,
+            item.path if item.shown is None else item.shown,
             item.message,
             item.remediation,
         )

@@ -12,13 +12,15 @@ removals.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from guardrails.catalog.tree import display_path
+from guardrails.catalog.tree import WorkTree, display_path
 from guardrails.config import Config
 from guardrails.errors import GuardrailsError
 from guardrails.findings import Outcome
@@ -53,9 +55,26 @@ def git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
 
 def _check_ref(ref: str) -> str:
     # A ref that starts with '-' would be read by git as an option.
-    if not ref or ref.startswith("-") or "\0" in ref:
+    if not ref or ref.startswith("-") or "\0" in ref or "\n" in ref:
         raise GuardrailsError(f"not a usable git revision: {ref!r}")
     return ref
+
+
+# What a short name may mean to git, in git's own order (`git help revisions`); a
+# pull request can push a tag or branch under any of them, so more than one = refused.
+_SHORT_NAME_RULES = ("refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}",
+                     "refs/remotes/{}/HEAD")  # fmt: skip
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_SHORT_ID = re.compile(r"[0-9a-f]{4,63}")
+_PSEUDO_REF = re.compile(r"(?:[A-Z][A-Z_]*_)?HEAD")
+_ANCESTRY = re.compile(r"(?:[~^][0-9]*)*$")  # `~2`, `^`, `^2~1`: walked from the commit
+
+
+def _unknown(ref: str) -> GuardrailsError:
+    return GuardrailsError(
+        f"unknown git revision {ref!r} (in CI, fetch it first: "
+        "actions/checkout with fetch-depth: 0)"
+    )
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,8 @@ class Checkout:
     """The repository's top-level folder."""
     prefix: str
     """The catalog root relative to `toplevel`, `/`-separated, '' or ending with '/'."""
+    git_dir: Path = Path()
+    """The repository's git folder (where pseudo-refs such as FETCH_HEAD live)."""
 
     @classmethod
     def of(cls, root: Path) -> Checkout:
@@ -73,26 +94,78 @@ class Checkout:
         if not root.is_dir():
             raise GuardrailsError(f"{display_path(root)}: not a folder")
         try:
-            toplevel = git(root, "rev-parse", "--show-toplevel").decode().strip()
+            out = git(root, "rev-parse", "--show-toplevel", "--show-prefix", "--absolute-git-dir")
         except GuardrailsError:
             raise GuardrailsError(
                 f"{display_path(root)} is not inside a git repository "
                 "(--changed-since and --policies-ref read git history)"
             ) from None
-        prefix = git(root, "rev-parse", "--show-prefix").decode().strip()
-        return cls(Path(toplevel), prefix)
+        toplevel, prefix, git_dir = out.decode("utf-8", "surrogateescape").split("\n")[:3]
+        return cls(Path(toplevel), prefix, Path(git_dir))
 
     def commit(self, ref: str) -> str:
-        """The commit id `ref` names; `GuardrailsError` when it names none."""
+        """The commit id `ref` names, unambiguously; `GuardrailsError` otherwise.
+
+        A full commit id, a full ref (`refs/remotes/origin/main`), or a short name that
+        exactly one ref (or pseudo-ref such as HEAD) answers to, each optionally
+        followed by `~N`/`^N`. A short name that two refs answer to (a pushed tag
+        `origin/main` beside the remote branch) is refused: git would pick one and
+        merely warn, and the pull request may have chosen which.
+        """
         _check_ref(ref)
+        suffix = _ANCESTRY.search(ref)
+        name = ref[: suffix.start()] if suffix else ref
+        if not name:
+            raise GuardrailsError(f"not a usable git revision: {ref!r}")
+        object_id = self._object_id(name, ref)
         try:
-            out = git(self.toplevel, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+            out = git(self.toplevel, "rev-parse", "--verify", "--quiet",
+                      f"{object_id}{ref[len(name):]}^{{commit}}")  # fmt: skip
         except GuardrailsError:
-            raise GuardrailsError(
-                f"unknown git revision {ref!r} (in CI, fetch it first: "
-                "actions/checkout with fetch-depth: 0)"
-            ) from None
+            raise _unknown(ref) from None
         return out.decode().strip()
+
+    def _object_id(self, name: str, ref: str) -> str:
+        """The object `name` stands for (a commit id, a ref's object, or a pseudo-ref)."""
+        refs = self._refs
+        if name.startswith("refs/"):
+            if name not in refs:
+                raise _unknown(ref)
+            return refs[name]
+        found = [rule.format(name) for rule in _SHORT_NAME_RULES if rule.format(name) in refs]
+        pseudo = _PSEUDO_REF.fullmatch(name) and (self.git_dir / name).is_file()
+        if pseudo:
+            found.insert(0, name)
+        if len(found) > 1 or (found and _OBJECT_ID.fullmatch(name)):
+            raise GuardrailsError(
+                f"git revision {ref!r} is ambiguous: {', '.join(found)} "
+                f"{'all answer' if len(found) > 1 else 'answers'} to it (a tag or branch "
+                "can shadow another); use a commit id (in CI: the pull request's base "
+                "commit) or a full ref such as refs/remotes/origin/main"
+            )
+        if found and not pseudo:
+            if (
+                _SHORT_ID.fullmatch(name)
+                and git(self.toplevel, "rev-parse", f"--disambiguate={name}").strip()
+            ):
+                raise GuardrailsError(
+                    f"git revision {ref!r} is ambiguous: both {found[0]} and a commit id "
+                    "starting with it answer to it; use a full commit id or a full ref"
+                )
+            return refs[found[0]]
+        if found or _SHORT_ID.fullmatch(name) or _OBJECT_ID.fullmatch(name):
+            return name  # a pseudo-ref (no ref shares its name) or a commit id
+        raise _unknown(ref)
+
+    @functools.cached_property
+    def _refs(self) -> dict[str, str]:
+        """{full ref name: object id} of every ref (listed once)."""
+        out = git(self.toplevel, "for-each-ref", "--format=%(objectname) %(refname)")
+        refs: dict[str, str] = {}
+        for line in out.decode("utf-8", "surrogateescape").splitlines():
+            object_id, _, refname = line.partition(" ")
+            refs[refname] = object_id
+        return refs
 
 
 class GitTree:
@@ -200,7 +273,7 @@ class Changes:
 
 
 def changes_since(
-    root: Path,
+    tree: WorkTree,
     ref: str,
     folder: str,
     suffixes: tuple[str, ...],
@@ -209,18 +282,22 @@ def changes_since(
     """Files under `folder` changed since `git merge-base REF HEAD`.
 
     The merge-base is compared with the working tree (not HEAD), so uncommitted edits
-    count, as do untracked files not ignored by git: what pre-commit and a person at
-    a terminal expect, and the same as HEAD in CI, where the tree is clean. With
-    `exceptions_folder`, exception files added or modified there are listed too.
+    count, as do files git does not track: what pre-commit and a person at a terminal
+    expect, and the same as HEAD in CI, where the tree is clean. Changes are judged by
+    what the check reads, not by what git lists: a file read through a link (git sees
+    only the link) counts as changed unless its bytes are those at the merge-base, a
+    file that is not at the merge-base as a regular file is new, and a refused file
+    (see `WorkTree`) always counts. With `exceptions_folder`, exception files added or
+    modified there are listed too.
     """
-    checkout = Checkout.of(root)
+    checkout = Checkout.of(tree.root)
     target = checkout.commit(ref)
     head = checkout.commit("HEAD")
     base = git(checkout.toplevel, "merge-base", target, head).decode().strip()
-    changed, deleted, was = _changed_files(checkout, base, folder, suffixes)
+    changed, deleted, was = _changed_files(tree, checkout, base, folder, suffixes)
     exceptions: set[str] = set()
     if exceptions_folder is not None:
-        exceptions = _changed_files(checkout, base, exceptions_folder, suffixes)[0]
+        exceptions = _changed_files(tree, checkout, base, exceptions_folder, suffixes)[0]
     return Changes(
         base,
         tuple(sorted(changed)),
@@ -231,7 +308,7 @@ def changes_since(
 
 
 def _changed_files(
-    checkout: Checkout, base: str, folder: str, suffixes: tuple[str, ...]
+    tree: WorkTree, checkout: Checkout, base: str, folder: str, suffixes: tuple[str, ...]
 ) -> tuple[set[str], set[str], dict[str, str]]:
     """(changed, deleted, {path now or deleted: repo path at base}) under `folder`."""
     scope = (checkout.prefix + PurePosixPath(folder).as_posix().strip("/")).strip("/") + "/"
@@ -241,8 +318,8 @@ def _changed_files(
             return repo_path[len(checkout.prefix) :]
         return None
 
+    listed = set(tree.files(folder, suffixes))
     changed: set[str] = set()
-    deleted: set[str] = set()
     was: dict[str, str] = {}
     raw = git(
         checkout.toplevel,
@@ -263,8 +340,7 @@ def _changed_files(
             old, new = fields[i + 1], fields[i + 2]
             i += 3
             old_local, new_local = inside(old), inside(new)
-            if status[0] == "R" and old_local and not new_local:
-                deleted.add(old_local)
+            if status[0] == "R" and old_local:
                 was[old_local] = old
             if new_local:
                 changed.add(new_local)
@@ -275,17 +351,62 @@ def _changed_files(
         local = inside(path)
         if local is None:
             continue
-        (deleted if status[0] == "D" else changed).add(local)
+        if status[0] == "D":
+            was[local] = path
+            continue
+        changed.add(local)
         if status[0] != "A":
             was[local] = path
-    untracked = git(
-        checkout.toplevel, "ls-files", "-z", "--others", "--exclude-standard", "--", scope
-    ).split(b"\0")
-    for item in untracked:
-        local = inside(item.decode("utf-8", "surrogateescape")) if item else None
-        if local is not None:
-            changed.add(local)
-    return changed, deleted - changed, was
+    at_base = _blobs_at(checkout, base, scope)
+    # New to the merge-base: untracked, ignored, or read through a link git cannot see.
+    changed |= {path for path in listed if checkout.prefix + path not in at_base}
+    changed |= listed & tree.refused.keys()
+    linked = sorted(listed & tree.linked.keys() - changed)
+    for path, before in zip(linked, _contents(checkout, base, linked), strict=True):
+        if before is None or tree.read(path) != before:
+            changed.add(path)
+            was.setdefault(path, checkout.prefix + path)
+    deleted = {
+        local for repo_path in at_base if (local := inside(repo_path)) and local not in listed
+    }
+    for path in deleted:
+        was.setdefault(path, checkout.prefix + path)
+    changed &= listed
+    return changed, deleted, was
+
+
+def _blobs_at(checkout: Checkout, commit: str, scope: str) -> dict[str, str]:
+    """{repository path: blob id} of the regular files under `scope` at `commit`."""
+    found: dict[str, str] = {}
+    args = ["ls-tree", "-r", "-z", "--full-tree", commit, "--", scope]
+    for record in git(checkout.toplevel, *args).split(b"\0"):
+        meta, _, raw_path = record.partition(b"\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == b"blob" and fields[0].decode() in _BLOB_MODES:
+            found[raw_path.decode("utf-8", "surrogateescape")] = fields[2].decode()
+    return found
+
+
+def _contents(checkout: Checkout, commit: str, paths: list[str]) -> list[bytes | None]:
+    """The bytes of each catalog path at `commit` (None where it is no regular file)."""
+    if not paths:
+        return []
+    request = "".join(f"{commit}:{checkout.prefix}{path}\n" for path in paths)
+    stdin = request.encode("utf-8", "surrogateescape")
+    out = git(checkout.toplevel, "cat-file", "--batch", stdin=stdin)
+    found: list[bytes | None] = []
+    offset = 0
+    for _ in paths:
+        header_end = out.index(b"\n", offset)
+        header = out[offset:header_end].split()
+        offset = header_end + 1
+        if len(header) != 3:  # "<spec> missing"
+            found.append(None)
+            continue
+        end = offset + int(header[2])
+        found.append(out[offset:end] if header[1] == b"blob" else None)
+        offset = end + 1
+    return found
 
 
 def _names_at(toplevel: Path, commit: str, was: Mapping[str, str]) -> dict[str, str | None]:
@@ -320,7 +441,7 @@ def _names_at(toplevel: Path, commit: str, was: Mapping[str, str]) -> dict[str, 
 
 
 def report_changes(
-    checked: Checked, changes: Changes, root: Path, selected: frozenset[str] | None = None
+    checked: Checked, changes: Changes, tree: WorkTree, selected: frozenset[str] | None = None
 ) -> tuple[Checked, tuple[str, ...]]:
     """Narrow a whole-catalog check to what `--changed-since` reports; the planned removals.
 
@@ -332,11 +453,10 @@ def report_changes(
     rename). Exception findings stay when they concern a reported manifest or the
     exception file itself changed (`changes.exceptions`).
     """
-    from guardrails.catalog.tree import display_path
     from guardrails.decide import summarize
 
     catalog, outcome = checked.catalog, checked.outcome
-    changed = frozenset(display_path(root / path) for path in changes.changed)
+    changed = frozenset(tree.display(path) for path in changes.changed)
     if selected is not None:
         changed &= selected
     name_of = {manifest.file: manifest.name for manifest in catalog.manifests}
@@ -360,7 +480,7 @@ def report_changes(
     reported = changed | broken
     reported_names = {name_of[file] for file in reported if file in name_of}
     exception_tools = {exc.file: set(exc.manifests) for exc in catalog.exceptions}
-    changed_exceptions = {display_path(root / path) for path in changes.exceptions}
+    changed_exceptions = {tree.display(path) for path in changes.exceptions}
     findings = tuple(
         finding
         for finding in outcome.findings
@@ -373,7 +493,7 @@ def report_changes(
         checked, outcome=Outcome(findings, summarize(files, findings)), reported=reported
     )
     removed = tuple(
-        display_path(root / path)
+        tree.display(path)
         for path in changes.deleted
         if changes.names_before.get(path) not in names_now
     )
@@ -387,18 +507,11 @@ def config_at(tree: GitTree) -> Config:
     reference too: otherwise a pull request could point `policies:` elsewhere or turn
     the shipped library off.
     """
-    import tempfile
-
-    from guardrails.config import CONFIG_FILE, load_config
+    from guardrails.config import CONFIG_FILE, parse_config
 
     if not tree.has(CONFIG_FILE):
         return Config(root=tree.root)
-    with tempfile.TemporaryDirectory(prefix="guardrails-config-") as folder:
-        (Path(folder) / CONFIG_FILE).write_bytes(tree.read(CONFIG_FILE))
-        try:
-            config = load_config(Path(folder))
-        except GuardrailsError as err:
-            # Name the file as it is in the revision, not the temporary copy.
-            message = str(err).replace(display_path(Path(folder) / CONFIG_FILE), CONFIG_FILE)
-            raise GuardrailsError(f"{message} (at {tree.ref})") from None
-    return dataclasses.replace(config, root=tree.root)
+    try:
+        return parse_config(tree.read(CONFIG_FILE), tree.root, CONFIG_FILE)
+    except GuardrailsError as err:
+        raise GuardrailsError(f"{err} (at {tree.ref})") from None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from guardrails.catalog.examine import ExaminedFile, FileProblem, examine, refused
 from guardrails.catalog.model import Catalog, Manifest, PolicyException
 from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path
-from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
+from guardrails.catalog.tree import YAML_SUFFIXES, RefusedFile, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.cores import PARALLEL_FROM, on_all_cores
 from guardrails.errors import GuardrailsError
@@ -106,8 +106,10 @@ def _examine(
                 message = f"file is {size:,} bytes, over the {max_bytes:,}-byte limit"
                 return b"", refused(message)
             return tree.read(path), None
+        except RefusedFile as err:
+            return b"", refused(str(err))
         except OSError as err:
-            return b"", refused(f"cannot read: {err}")
+            return b"", refused(f"cannot read: {err.strerror or err}")
 
     def read_and_examine(path: str) -> tuple[bytes, ExaminedFile]:
         data, examined = read(path)
@@ -308,14 +310,13 @@ def _flag_duplicates(
 def load_catalog(
     tree: Tree,
     config: Config,
-    extra: Iterable[str] = (),
     exceptions_from: Tree | None = None,
     *,
     cache: CatalogCache | None = None,
     workers: int | None = None,
     helper: SecondCore | None = None,
 ) -> Catalog:
-    """Load every manifest under `config.manifests` (plus `extra` files) and every exception.
+    """Load every manifest under `config.manifests` and every exception.
 
     Exceptions come from `exceptions_from` when given (e.g. the pull request's base
     revision, so a pull request cannot approve its own waiver), else from `tree`.
@@ -325,13 +326,12 @@ def load_catalog(
     `helper` examines a few changed files on another core.
     """
     with acyclic():  # a catalog is a million small objects in no cycle
-        return _load_catalog(tree, config, extra, exceptions_from, cache, workers, helper)
+        return _load_catalog(tree, config, exceptions_from, cache, workers, helper)
 
 
 def _load_catalog(
     tree: Tree,
     config: Config,
-    extra: Iterable[str],
     exceptions_from: Tree | None,
     cache: CatalogCache | None,
     workers: int | None,
@@ -339,7 +339,6 @@ def _load_catalog(
 ) -> Catalog:
     problems: list[Finding] = []
     files = tree.files(config.manifests, YAML_SUFFIXES)
-    files += [f for f in extra if f not in files]
 
     manifests: list[Manifest] = []
     loaded = _examine(tree, files, "manifest", config.max_file_bytes, cache, workers, helper)

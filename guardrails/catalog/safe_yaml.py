@@ -9,7 +9,12 @@ refusal is a `LoadError` carrying a line and column, never a traceback:
 * YAML 1.2 core-schema scalars: only ``true``/``false`` are booleans (``no``, ``on``,
   ``off`` stay strings), and a date such as ``2027-03-01`` stays its ISO string;
 * aliases are allowed but their expansion is bounded, so an alias bomb is refused
-  after a few thousand nodes instead of exhausting memory.
+  after a few thousand nodes instead of exhausting memory;
+* lines are YAML 1.2 lines: only LF and CR end one. PyYAML (YAML 1.1) also breaks
+  lines at U+0085, U+2028 and U+2029, so a comment holding one would end early, and
+  what a reviewer reads as comment would be a key; those characters are read as
+  ordinary text here, and every line number is the one editors and git show;
+* an integer too long to convert safely is refused at its line.
 
 PyYAML's C parser builds the node tree (the fast part); this module turns nodes into
 plain Python values and records, for every path, where its key and value start.
@@ -157,6 +162,10 @@ class _NotFinite(_Refused):
     """A plain scalar that YAML reads as infinity or not-a-number."""
 
 
+class _TooLong(_Refused):
+    """A decimal integer with more digits than Python converts (quadratic work)."""
+
+
 # A plain scalar can only be null, a boolean or a number when it starts with one of
 # these; everything else is a string, which is most of a manifest, so skip the regexes.
 _NOT_ALWAYS_TEXT = frozenset("0123456789+-.~nNtTfF")
@@ -174,7 +183,10 @@ def _plain_scalar(text: str) -> Any:
             return int(text[2:], 8)
         if text.startswith("0x"):
             return int(text[2:], 16)
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # over `sys.get_int_max_str_digits()`
+            raise _TooLong from None
     if _FLOAT.match(text):
         number = float(text)
         if math.isinf(number):  # too large for a float (1e999)
@@ -231,6 +243,12 @@ class _Builder:
                     "number, or quote it to keep it as text",
                     _mark(node.start_mark),
                 ) from None
+            except _TooLong:
+                raise LoadError(
+                    f"a {len(node.value):,}-digit number is larger than any value the schema "
+                    "allows; write the real amount",
+                    _mark(node.start_mark),
+                ) from None
         if id(node) in self.active:
             raise LoadError("recursive alias: a value contains itself", _mark(node.start_mark))
         outermost_alias = id(node) in self.built and self.alias_use is None
@@ -285,16 +303,75 @@ def decode(data: bytes) -> str:
     return text
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # YAML 1.2's, and the only ones left to the parser
+_NOT_BREAKS = "\x85\u2028\u2029"  # YAML 1.1 line breaks, ordinary characters in 1.2
+
+
+def _lines(text: str) -> list[str]:
+    return _LINE_BREAK.split(text)
+
+
 def _char_at(text: str, line: int, column: int) -> str:
-    lines = text.splitlines()
+    lines = _lines(text)
     return lines[line][column : column + 1] if line < len(lines) else ""
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of the one document in `text` (None when it has none).
+
+    Raises `yaml.YAMLError` (and `RecursionError` for absurd nesting) as PyYAML does.
+    U+0085, U+2028 and U+2029 are handed to the parser as private-use characters it
+    reads as text, then given back in every scalar: YAML 1.2 lines, columns unchanged.
+    """
+    if not any(char in text for char in _NOT_BREAKS):  # nearly always: no cost
+        loader = _Loader(text)
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
+    stand_ins: dict[str, str] = {}
+    candidate = 0xE000
+    for char in _NOT_BREAKS:
+        if char in text:
+            while chr(candidate) in text:
+                candidate += 1
+            stand_ins[char] = chr(candidate)
+            candidate += 1
+    loader = _Loader(text.translate({ord(k): v for k, v in stand_ins.items()}))
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+    back = {ord(v): k for k, v in stand_ins.items()}
+    seen: set[int] = set()
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            node.value = node.value.translate(back)
+        elif isinstance(node, yaml.SequenceNode):
+            pending += node.value
+        elif isinstance(node, yaml.MappingNode):
+            pending += [part for pair in node.value for part in pair]
+    return root
+
+
+def _inside(text: str, mark: yaml.Mark) -> Mark:
+    """`mark`, or the end of the last line with content when it points past it (EOF)."""
+    lines = _lines(text)
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=0)
+    if mark.line <= last:
+        return _mark(mark)
+    return Mark(last + 1, len(lines[last].rstrip()) + 1)
 
 
 def load_text(text: str) -> Loaded:
     """Parse one YAML document from ``text``; raise `LoadError` on anything unsafe."""
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
+        node = _compose(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or "invalid YAML"
@@ -302,11 +379,11 @@ def load_text(text: str) -> Loaded:
             problem = "more than one YAML document; keep one per file (remove the '---')"
         elif mark and _char_at(text, mark.line, mark.column) == "\t":
             problem = "a tab character; indent with spaces, not tabs"
-        raise LoadError(problem, _mark(mark) if mark else Mark(1, 1)) from None
+        raise LoadError(problem, _inside(text, mark) if mark else Mark(1, 1)) from None
     except yaml.YAMLError as err:  # pragma: no cover - unmarked errors are rare
         raise LoadError(f"invalid YAML: {err}", Mark(1, 1)) from None
-    finally:
-        loader.dispose()
+    except RecursionError:
+        raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", Mark(1, 1)) from None
     if node is None:
         raise LoadError("the file is empty", Mark(1, 1))
     builder = _Builder()
@@ -397,15 +474,12 @@ def load_value(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     """
     _check_size(data, max_bytes)
     text = decode(data)
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
+        node = _compose(text)
         value = _ValueBuilder().build(node, 0) if node is not None else None
         refused = node is None
     except (yaml.YAMLError, _Refused, RecursionError):
         refused = True
-    finally:
-        loader.dispose()
     if refused:
         load_text(text)  # raises the exact error
         raise AssertionError("the full loader accepted what the fast one refused")
@@ -439,13 +513,10 @@ class _NodePositions(Positions):
     __slots__ = ("_root",)
 
     def __init__(self, data: bytes) -> None:
-        loader = _Loader(decode(data))
         try:
-            self._root: yaml.Node | None = loader.get_single_node()
-        except yaml.YAMLError:  # pragma: no cover - the file already loaded once
+            self._root: yaml.Node | None = _compose(decode(data))
+        except (yaml.YAMLError, RecursionError):  # pragma: no cover - it loaded once
             self._root = None
-        finally:
-            loader.dispose()
 
     def _find(self, path: Path) -> tuple[yaml.Node | None, yaml.Node] | None:
         """(key node or None, value node) at `path`, or None when it does not exist."""

@@ -39,6 +39,9 @@ class SchemaProblem:
     """What is wrong."""
     remediation: str
     """What to write instead."""
+    shown: Path | None = None
+    """The path to report, when it must not be `path` (an unknown key is left out of
+    it unless it is a near miss of a field name: it could be a pasted secret)."""
 
 
 @functools.cache
@@ -187,12 +190,22 @@ def _explain(error: Any) -> Iterator[SchemaProblem]:
             import difflib  # here: only a file with an unknown key needs it
 
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+            if close and _FIELD_NAME.fullmatch(str(key)):
+                # A typo of a field name: safe to repeat, and what the person looks for.
+                yield SchemaProblem(
+                    (*path, key),
+                    True,
+                    f"unknown key '{key}' in {where}",
+                    f"Remove or rename it; did you mean '{close[0]}'?",
+                )
+                continue
             yield SchemaProblem(
                 (*path, key),
                 True,
-                f"unknown key '{key}' in {where}",
-                f"Remove or rename it; {hint}",
+                f"unknown key in {where} (not repeated here: it is no field name, and a "
+                "pasted secret must not travel further)",
+                f"Remove it; allowed keys: {', '.join(allowed)}",
+                shown=path,
             )
         return
     if error.validator == "required":
@@ -213,11 +226,14 @@ def _explain(error: Any) -> Iterator[SchemaProblem]:
 
 
 _HARMLESS = re.compile(r"^[a-z][a-z -]{0,19}$")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 
 
 def _shown(value: Any) -> str:
     """Quote a value only when it cannot be a secret: values are never echoed otherwise."""
-    if isinstance(value, bool | int | float) or (isinstance(value, str) and _HARMLESS.match(value)):
+    if isinstance(value, bool) or (isinstance(value, int | float) and abs(value) < 1e15):
+        return f"{json.dumps(value)} "
+    if isinstance(value, str) and _HARMLESS.match(value):
         return f"{json.dumps(value)} "
     return "this value "
 
@@ -248,5 +264,7 @@ def _expected(error: Any, schema: Mapping[str, Any]) -> str:
             return "is empty"
         case "minimum":
             return f"must be at least {wanted}"
+        case "maximum":
+            return f"must be at most {wanted:,}"
         case _:
             return f"breaks the schema ({error.validator})"

@@ -14,40 +14,7 @@ import click
 from guardrails.cli.options import now_option
 from guardrails.errors import GuardrailsError
 from guardrails.report import FORMATS
-
-
-def resolve_targets(
-    paths: tuple[Path, ...], catalog: Path | None
-) -> tuple[Path, tuple[str, ...], frozenset[Path] | None]:
-    """(catalog root, extra manifest files, files to report) from the command line.
-
-    No PATH: the whole catalog at `--catalog` (default: the working directory). One
-    PATH that is a catalog root (it has `manifests/` or `guardrails.yaml`): that
-    catalog. Otherwise each PATH is a manifest file or a folder of them, reported on
-    while cross-manifest rules still see the whole catalog.
-    """
-    if not paths:
-        return (catalog or Path.cwd()), (), None
-    if len(paths) == 1 and paths[0].is_dir() and catalog is None:
-        candidate = paths[0]
-        if (candidate / "manifests").is_dir() or (candidate / "guardrails.yaml").is_file():
-            return candidate, (), None
-    root = catalog or Path.cwd()
-    selected: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            selected += sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"})
-        else:
-            selected.append(path)
-    extra = tuple(_relative(p, root) for p in selected)
-    return root, extra, frozenset(p.absolute() for p in selected)
-
-
-def _relative(path: Path, root: Path) -> str:
-    import os
-
-    return Path(os.path.relpath(path.absolute(), root.absolute())).as_posix()
-
+from guardrails.report.text_format import one_line, shown_name, undecodable_as_hex
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -72,7 +39,7 @@ def report_file_options(command: F) -> F:
     "-C",
     "--catalog",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Catalog repository root (default: the working directory).",
+    help="Catalog repository root (default: found from the PATHs or the working directory).",
 )
 @click.option(
     "-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True
@@ -137,71 +104,46 @@ def check(
     """Check manifests against the policies; point at every line to change.
 
     PATH is a catalog root, or manifest files/folders to report on (rules that look
-    across manifests still see the whole catalog). Exit 0 when nothing blocks, 1 when
-    something does, 2 when the check could not run.
+    across manifests still see the whole catalog). The catalog root is the nearest
+    folder above with guardrails.yaml, else the top of the git repository (or -C).
+    Exit 0 when nothing blocks, 1 when something does, 2 when the check could not run.
     """
     # A check builds hundreds of thousands of objects, none in a cycle, and soon exits:
     # cyclic garbage collection would only scan them over and over.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        from guardrails.catalog.tree import WorkTree, display_path
-        from guardrails.check import run_check
-        from guardrails.config import load_config
+        from guardrails.check import CheckRequest, check_catalog
         from guardrails.engine import get_engine
         from guardrails.report import Report, render, write
 
         if output is None and sys.stdout is None:  # before any work: nowhere to report it
             raise GuardrailsError("standard output is closed: use --output FILE for the report")
         files = report_destinations(fmt, output, report_files)
-        root, extra, selected = resolve_targets(paths, catalog)
-        tree = WorkTree(root)
-        only = frozenset(display_path(p) for p in selected) if selected is not None else None
-        policy_tree = None
-        if policies_ref is not None:
-            from guardrails.catalog.git_tree import GitTree, config_at
-
-            # The settings too: they name the policy folders and switch the defaults.
-            policy_tree = GitTree(root, policies_ref)
-            config = config_at(policy_tree)
-        else:
-            config = load_config(root)
-        changes = None
-        if changed_since is not None:
-            from guardrails.catalog.git_tree import changes_since
-            from guardrails.catalog.tree import YAML_SUFFIXES
-
-            # Changed exception files are reported too, unless they are read from the ref.
-            exceptions = None if policies_ref is not None else config.exceptions
-            changes = changes_since(
-                root, changed_since, config.manifests, YAML_SUFFIXES, exceptions
-            )
-        checked = run_check(
-            tree,
-            config,
+        request = CheckRequest(
+            paths=paths,
+            catalog=catalog,
+            changed_since=changed_since,
+            policies_ref=policies_ref,
+            cache=not no_cache,
+        )
+        result = check_catalog(
+            request,
             now.date() if now else date.today(),
-            engine=get_engine(
+            get_engine(
                 engine, opa_url=opa_url, opa_token_env=opa_token_env, opa_timeout=opa_timeout
             ),
-            policy_tree=policy_tree,
-            extra=extra,
-            only=only if changes is None else None,  # --changed-since narrows it below
-            cache_root=None if no_cache else root,
         )
-        removed: tuple[str, ...] = ()
-        if changes is not None:
-            from guardrails.catalog.git_tree import report_changes
-
-            checked, removed = report_changes(checked, changes, root, only)
-            only = checked.reported
-        reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
-        report = Report(checked.outcome, checked.rules, reported, False, removed)
+        checked, removed = result.checked, result.removed
+        for note in result.notes:
+            click.echo(f"guardrails: note: {one_line(note)}", err=True)
+        report = Report(checked.outcome, checked.rules, result.reported, False, removed)
         for name, path in files:  # every format from this one check: the same findings
-            write(path, with_removals(name, render(name, report), removed))
+            write(path, as_written(name, render(name, report), removed))
         if output is None:
             color = fmt == "text" and sys.stdout.isatty()
-            report = Report(checked.outcome, checked.rules, reported, color, removed)
-            click.echo(with_removals(fmt, render(fmt, report), removed), nl=False, color=color)
+            report = Report(checked.outcome, checked.rules, result.reported, color, removed)
+            click.echo(as_written(fmt, render(fmt, report), removed), nl=False, color=color)
         outcome = checked.outcome
         blocked = outcome.blocking or (fail_on_warn and outcome.warnings)
         sys.exit(1 if blocked else 0)
@@ -228,11 +170,12 @@ def report_destinations(
     return files
 
 
-def with_removals(fmt: str, text: str, removed: tuple[str, ...]) -> str:
-    """The text report ends with a note per deleted manifest (other formats carry them)."""
-    if fmt != "text":
-        return text
-    return text + "".join(
-        f"note: {file} was deleted: planned removal (apply revokes its access)\n"
-        for file in removed
-    )
+def as_written(fmt: str, text: str, removed: tuple[str, ...]) -> str:
+    """A rendered report as it is written: valid UTF-8 in every format, and the text
+    report ends with a note per deleted manifest (other formats carry them)."""
+    if fmt == "text":
+        text += "".join(
+            f"note: {shown_name(file)} was deleted: planned removal (apply revokes its access)\n"
+            for file in removed
+        )
+    return undecodable_as_hex(text)

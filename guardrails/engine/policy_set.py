@@ -83,6 +83,9 @@ def _data_files(tree: Tree, folder: str) -> Iterable[tuple[str, Mapping[str, Any
             loaded = load_bytes(tree.read(path))
         except LoadError as err:
             raise GuardrailsError(f"{shown}:{err}") from None
+        except OSError as err:  # a link out of the catalog, a FIFO, ...: never read
+            reason = err.strerror or err
+            raise GuardrailsError(f"{shown}: cannot read policy data: {reason}") from None
         if loaded.value is None:
             continue
         if not isinstance(loaded.value, Mapping):

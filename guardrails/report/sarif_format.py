@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import PurePosixPath, PureWindowsPath
+import os
+import re
+from pathlib import PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
@@ -41,8 +43,9 @@ def artifact_uri(file: str) -> str:
     if PureWindowsPath(file).is_absolute() and not file.startswith("/"):
         return PureWindowsPath(file).as_uri()
     if file.startswith("/"):
-        return PurePosixPath(file).as_uri()
-    return quote(file, safe="/")
+        return "file://" + quote(os.fsencode(file), safe="/")
+    # The name's own bytes, percent-encoded: a name that is not UTF-8 stays exact.
+    return quote(os.fsencode(file), safe="/")
 
 
 def _rule_descriptor(rule: Rule) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def _rule_of(finding: Finding) -> Rule:
 def _fingerprint(finding: Finding) -> str:
     """Stable across edits that only move lines: rule, manifest (or file) and path."""
     key = f"{finding.rule}\0{finding.manifest or finding.file}\0{finding.path}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def _result(finding: Finding, index: int) -> dict[str, Any]:
@@ -171,6 +174,18 @@ def sarif_document(report: Report) -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    # As JSON text: a backslash, then the name's byte (or the code point) in hex.
+    return f"\\\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\\\u{code:04x}"
+
+
 def render(report: Report) -> str:
-    """The SARIF log, indented JSON."""
-    return json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"
+    """The SARIF log, indented JSON (valid UTF-8 whatever the file names hold)."""
+    text = json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"
+    # A file name that is not UTF-8 reaches messages as lone surrogates: no UTF-8
+    # writer (nor code scanning) takes them, so they are written as `\xNN` text.
+    return _SURROGATE.sub(_escaped, text) if _SURROGATE.search(text) else text

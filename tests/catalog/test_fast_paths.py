@@ -207,6 +207,12 @@ def test_listing_files_finds_what_rglob_finds(tmp_path: Path) -> None:
         for p in base.rglob("*")
         if p.name.endswith((".yaml", ".yml")) and p.is_file() and not p.name.startswith(".")
     )
-    assert WorkTree(root).files("manifests", (".yaml", ".yml")) == expected
+    # What rglob finds, plus the broken link: listed so that reading it is refused.
+    tree = WorkTree(root)
+    assert tree.files("manifests", (".yaml", ".yml")) == sorted(
+        [*expected, "manifests/broken.yaml"]
+    )
     assert "manifests/link.yaml" in expected and "manifests/.dot/e.yaml" in expected
+    assert tree.linked == {"manifests/link.yaml": str((base / "a.yaml").resolve())}
+    assert tree.refused.keys() == {"manifests/broken.yaml"}
     assert WorkTree(root).files("missing", (".yaml",)) == []

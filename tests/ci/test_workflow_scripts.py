@@ -58,7 +58,7 @@ def test_reusable_workflow_pr_job_blocks_the_tampering_pr(
     job = load(REPO / ".github" / "workflows" / "guardrails.yml")["jobs"]["pull-request"]
     output, summary = tmp_path / "output", tmp_path / "summary.md"
     env = {
-        "BASE_REF": "main",
+        "BASE_SHA": git(tampering_pr, "rev-parse", "main").strip(),  # base.sha of the event
         "CATALOG": ".",
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(summary),
