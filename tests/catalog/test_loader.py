@@ -70,19 +70,20 @@ def test_a_single_good_file_passes_alone() -> None:
 
 def test_alias_bomb_is_refused_fast() -> None:
     data = (LOADER / "manifests" / "alias-bomb.yaml").read_bytes()
-    started = time.perf_counter()
+    # CPU time, not wall time: the bound is on the work done, whatever else the machine runs.
+    started = time.process_time()
     with pytest.raises(LoadError, match="alias"):
         load_bytes(data)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_five_mib_file_is_refused_fast_with_a_finding(tmp_path: Path) -> None:
     (tmp_path / "manifests").mkdir()
     huge = tmp_path / "manifests" / "huge.yaml"
     huge.write_bytes(b"apiVersion: guardrails/v1\n" + b"# padding\n" * (5 * 1024 * 1024 // 10))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the work done, however loaded the machine
     run = guardrails("check", tmp_path, "--now", NOW, "--format", "json")
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert run.exit_code == 1
     [finding] = run.json()["findings"]
     assert (finding["rule"], finding["line"], finding["column"]) == ("SCHEMA-PARSE", 1, 1)

@@ -30,12 +30,14 @@ BAD = EXAMPLES / "bad" / "manifests"
 def readme_ci_step() -> tuple[str, dict[str, str]]:
     """The `run:` command and `env:` of the CI step the README documents."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### In CI", 1)[1]
-    block = re.search(r"```yaml\n(.*?)```", section, re.S)
-    assert block is not None, "the README shows the CI step as a yaml block"
-    steps = yaml.safe_load(block.group(1))
-    [step] = [s for s in steps if "run" in s]
-    return step["run"], step.get("env", {})
+    section = readme.split("\n## CI\n", 1)[1].split("\n## ", 1)[0]
+    found = []
+    for block in re.findall(r"```yaml\n(.*?)```", section, re.S):
+        steps = yaml.safe_load(block)
+        if isinstance(steps, list):
+            found += [s for s in steps if "guardrails check" in s.get("run", "")]
+    assert len(found) == 1, "the README's CI section shows one step running guardrails check"
+    return found[0]["run"], found[0].get("env", {})
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def test_a_path_that_names_no_manifest_is_an_error(
     pr: PullRequest, outside: Outside, named: str
 ) -> None:
     (pr.root / "manifests" / "folder.yaml").mkdir()
-    (pr.root / "policies").mkdir()
+    (pr.root / "policies").mkdir(exist_ok=True)
     (pr.root / "manifests" / "notes.txt").write_text("notes\n")
     ran = pr.guardrails("check", named)
     assert ran.code == 2
@@ -143,7 +143,7 @@ def test_org_policy_files_that_are_links_out_or_fifos_cannot_run(
     pr: PullRequest, outside: Outside
 ) -> None:
     # Without --policies-ref the working tree's policies are used (a local check).
-    (pr.root / "policies" / "data").mkdir(parents=True)
+    (pr.root / "policies" / "data").mkdir(parents=True, exist_ok=True)
     leak = pr.root / "policies" / "data" / "leak.yaml"
     leak.symlink_to(pr.root.parent / "outside" / "leak.yaml")
     ran = pr.guardrails("check")
@@ -209,10 +209,28 @@ def test_a_deep_tree_is_walked_not_a_recursion_error(pr: PullRequest) -> None:
         os.close(placed)
     finally:
         os.close(descriptor)
-    ran = pr.guardrails("check", "-f", "json")
+    try:
+        ran = pr.guardrails("check", "-f", "json")
+    finally:
+        _flatten(deep, depth)
     assert ran.code == 1, ran.stderr
     files = {f["file"] for f in json.loads(ran.stdout)["findings"] if f["blocking"]}
     assert files == {"manifests/" + "d/" * depth + "sso-none.yaml"}
+
+
+def _flatten(folder: Path, depth: int) -> None:
+    """Remove the deep tree under `folder` one level at a time: shutil.rmtree (and so
+    pytest's clean-up of old temporary folders) recurses, and fails on it."""
+    top = os.open(folder, os.O_RDONLY)
+    try:
+        for _ in range(depth - 1):
+            os.rename("d/d", "x", src_dir_fd=top, dst_dir_fd=top)
+            os.rmdir("d", dir_fd=top)
+            os.rename("x", "d", src_dir_fd=top, dst_dir_fd=top)
+        os.unlink("d/sso-none.yaml", dir_fd=top)
+        os.rmdir("d", dir_fd=top)
+    finally:
+        os.close(top)
 
 
 # --- file names ---------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_the_plain_pull_request_is_blocked(pr: PullRequest, outside: Outside) ->
 def test_a_pushed_tag_shadowing_origin_main_is_refused(pr: PullRequest, outside: Outside) -> None:
     # The PR's own commit, with SSO turned advisory, tagged `origin/main` and pushed.
     add_blocked_tool(pr)
-    (pr.root / "policies" / "data").mkdir(parents=True)
+    (pr.root / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (pr.root / "policies" / "data" / "levels.yaml").write_text(
         "rules:\n  SEC-SSO-REQUIRED: {level: advisory}\n"
     )
