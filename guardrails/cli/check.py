@@ -93,6 +93,11 @@ def _relative(path: Path, root: Path) -> str:
 @now_option
 @click.option("--fail-on-warn", is_flag=True, help="Exit 1 on warnings too.")
 @click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the text report (default: on a terminal, unless NO_COLOR is set).",
+)
+@click.option(
     "--no-cache",
     is_flag=True,
     help="Do not read or write .guardrails-cache/ (what unchanged files said, and each "
@@ -112,6 +117,7 @@ def check(
     now: datetime | None,
     fail_on_warn: bool,
     no_cache: bool,
+    color: bool | None,
 ) -> None:
     """Check manifests against the policies; point at every line to change.
 
@@ -173,7 +179,7 @@ def check(
             checked, removed = report_changes(checked, changes, root, only)
             only = checked.reported
         reported = tuple(m for m in checked.catalog.manifests if only is None or m.file in only)
-        color = output is None and fmt == "text" and sys.stdout.isatty()
+        color = fmt == "text" and _colour(color, output is None and sys.stdout.isatty())
         text = render(fmt, Report(checked.outcome, checked.rules, reported, color, removed))
         if fmt == "text" and removed:
             text += "".join(
@@ -196,3 +202,13 @@ def check(
         gc.unfreeze()  # loading froze the catalog out of the collector's way: no longer
         if collecting:
             gc.enable()
+
+
+def _colour(asked: bool | None, terminal: bool) -> bool:
+    """`--color`/`--no-color` when given; else colour on a terminal unless NO_COLOR is set
+    (https://no-color.org: any non-empty value)."""
+    if asked is not None:
+        return asked
+    import os
+
+    return terminal and not os.environ.get("NO_COLOR")
