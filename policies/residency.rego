@@ -4,6 +4,7 @@
 package guardrails.policies.residency
 
 import data.guardrails.lib
+import data.guardrails.policies.data_classification as dc
 import rego.v1
 
 settings := data.guardrails.residency
@@ -15,11 +16,12 @@ allowed_places[classification] := places if {
 	places := object.get(settings.personal_data.by_classification, classification, settings.personal_data.allowed)
 }
 
-# RES-PERSONAL-DATA-LOCATION
+# RES-PERSONAL-DATA-LOCATION (by the derived classification: see data_classification.rego)
 violation contains v if {
 	some name, m in input.manifests
-	places := allowed_places[m.spec.data.classification]
 	some i, place in m.spec.data.residency
+	level := dc.derived(m)
+	places := allowed_places[level]
 	not place in places
 	categories := {c | some c in m.spec.data.categories; startswith(c, "personal.")}
 	count(categories) > 0
@@ -28,7 +30,7 @@ violation contains v if {
 		"path": ["spec", "data", "residency", i],
 		"message": concat("", [
 			"personal data (", concat(", ", sort(categories)), ") may not be stored in '", place,
-			"'; allowed for ", m.spec.data.classification, " data: ", concat(", ", places),
+			"'; allowed for ", level, " data: ", concat(", ", places),
 		]),
 	}
 }
