@@ -58,6 +58,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "sandbox",
         "Run a local AWS (moto) and SCIM (scim2-server) on loopback until stopped.",
     ),
+    "init": (
+        "guardrails.cli.init",
+        "init",
+        "Create a catalog repository in FOLDER (default: here), ready for `guardrails new`.",
+    ),
 }
 
 

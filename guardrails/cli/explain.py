@@ -27,6 +27,8 @@ BUILT_IN_EXAMPLES = {
     "EXC-UNAUTHORISED": "spec:\n  approved_by: security-lead@example.com   # a category approver\n",
     "EXC-NOT-WAIVABLE": "spec:\n  rule: SEC-SCIM-REQUIRED   # a soft-mandatory rule\n",
     "EXC-UNUSED": "spec:\n  manifests: [canva]   # tools that do have the finding\n",
+    "EXC-UNKNOWN-TOOL": "spec:\n  manifests: [canva]   # metadata.name of a catalog manifest\n",
+    "SCHEMA-PLACEHOLDER": "metadata:\n  title: Livestorm   # no <...> left from guardrails new\n",
 }
 
 

@@ -104,13 +104,18 @@ def _level_marks(document: Mapping[str, Any], positions: Any) -> Iterable[tuple[
             yield rule_id, positions.locate(("rules", rule_id, "level"))
 
 
+def shipped_data() -> dict[str, Any]:
+    """The policy data shipped with the library, merged."""
+    data: dict[str, Any] = {}
+    shipped = shipped_dir("policies")
+    for _, document in _data_files(WorkTree(shipped.parent), shipped.name):
+        data = merge(data, document)
+    return data
+
+
 def policy_data(tree: Tree, config: Config) -> dict[str, Any]:
     """The shipped policy data merged with the organisation's."""
-    data: dict[str, Any] = {}
-    if config.default_policies:
-        shipped = shipped_dir("policies")
-        for _, document in _data_files(WorkTree(shipped.parent), shipped.name):
-            data = merge(data, document)
+    data = shipped_data() if config.default_policies else {}
     for _, document in _data_files(tree, config.policies):
         data = merge(data, document)
     for reserved in ("policies", "lib"):
