@@ -55,6 +55,8 @@ class ToolAccess:
     """Identity Center application name, or None when the tool has none."""
     scim: ScimEndpoint | None
     """SCIM endpoint, or None."""
+    seats: int | None = None
+    """Seats bought (`spec.cost.seats`), or None when the manifest does not say."""
 
 
 @dataclass(frozen=True)

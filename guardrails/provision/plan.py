@@ -10,7 +10,7 @@ from guardrails.catalog.model import Manifest
 from guardrails.check import Checked
 from guardrails.errors import GuardrailsError
 from guardrails.provision.calls import CallCounter
-from guardrails.provision.identity_center import IdentityCenter
+from guardrails.provision.identity_center import DirectoryState, IdentityCenter
 from guardrails.provision.model import (
     Change,
     Notice,
@@ -86,6 +86,7 @@ def _tool_access(manifest: Manifest, provisioning: Mapping[str, Any]) -> ToolAcc
         groups=tuple(sorted(set(access.get("groups", [])))),
         application=center.get("application"),
         scim=ScimEndpoint(scim["url"], scim["token_env"]) if scim else None,
+        seats=(manifest.spec.get("cost") or {}).get("seats"),
     )
 
 
@@ -128,6 +129,7 @@ class Provisioner:
         center = IdentityCenter(self.settings.identity_center, self.counter)
         self.identity_center = center
         directory = center.read(wanted.tools)
+        notices += [_seats(tool, directory) for tool in wanted.tools if tool.seats is not None]
         changes, more = center.changes(wanted.tools, wanted.kept, removals=not wanted.unreadable)
         notices += more
         snapshots: dict[str, Any] = {}
@@ -168,6 +170,25 @@ class Provisioner:
             self.identity_center.apply(change)
         else:
             raise GuardrailsError(f"no provider for {change.provider}")
+
+
+def _seats(tool: ToolAccess, directory: DirectoryState) -> Notice:
+    """How many people the tool's groups and users grant access to, against its seats."""
+    people, _ = directory.people(tool)
+    sources = [
+        f"group {name}: {len(directory.groups[name].members)}"
+        for name in tool.groups
+        if name in directory.groups
+    ]
+    if tool.users:
+        sources.append(f"{len(tool.users)} listed")
+    message = (
+        f"grants access to {len(people)} {'person' if len(people) == 1 else 'people'} "
+        f"({', '.join(sources) or 'nobody'}; each counted once) against {tool.seats} seats bought"
+    )
+    if tool.seats is not None and len(people) > tool.seats:
+        message += f": {len(people) - tool.seats} more than the seats (buy seats or narrow access)"
+    return Notice(tool.tool, message)
 
 
 def _unique(notices: Iterable[Notice]) -> list[Notice]:
