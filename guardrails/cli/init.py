@@ -65,20 +65,6 @@ ORG_DATA = """\
 GITIGNORE = (".guardrails/", ".guardrails-cache/")
 
 
-def _created(root: Path, relative: str, text: str) -> bool:
-    """Write `root/relative` unless it exists; True when it was written."""
-    target = root / relative
-    if target.exists():
-        return False
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("x", encoding="utf-8") as written:
-            written.write(text)
-    except OSError as err:
-        raise GuardrailsError(f"{target}: cannot write: {err.strerror}") from None
-    return True
-
-
 def _approvers() -> str:
     """The shipped `approvers:` block, as YAML to edit."""
     import json
@@ -143,6 +129,7 @@ def init(folder: Path, it_team: str, marketing_team: str) -> None:
     Writes guardrails.yaml, manifests/, exceptions/, policies/data/org.yaml, a
     .gitignore, .github/CODEOWNERS and the GitHub workflow; never overwrites a file.
     """
+    from guardrails.cli.new import create
     from guardrails.shipped import modeline
 
     for team in (it_team, marketing_team):
@@ -169,7 +156,7 @@ def init(folder: Path, it_team: str, marketing_team: str) -> None:
     except OSError as err:
         raise GuardrailsError(f"{folder}: cannot create: {err.strerror}") from None
     for relative, text in files.items():
-        done = "created" if _created(folder, relative, text) else "kept   "
+        done = "created" if create(folder / relative, text) else "kept   "
         click.echo(f"{done} {relative}")
     click.echo(_gitignore(folder))
     move = "" if folder.resolve() == Path.cwd().resolve() else f"  cd {folder}\n"

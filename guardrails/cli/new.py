@@ -196,19 +196,29 @@ def _closest(wanted: str, known: list[str]) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
+def create(target: Path, text: str) -> bool:
+    """Create `target` (and its folders) with `text`; False, and nothing written, when
+    it already exists: a file of the catalog is never overwritten."""
+    from guardrails.catalog.tree import display_path
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("x", encoding="utf-8") as written:
+            written.write(text)
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise GuardrailsError(f"{display_path(target)}: cannot write: {err.strerror}") from None
+    return True
+
+
 def _write(target: Path, text: str) -> str:
     """Create `target` with `text` (never over an existing file); its name as shown."""
     from guardrails.catalog.tree import display_path
 
     shown = display_path(target)
-    if target.exists():
+    if not create(target, text):
         raise GuardrailsError(f"{shown} already exists: edit it, or choose another name or -o")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("x", encoding="utf-8") as written:
-            written.write(text)
-    except OSError as err:
-        raise GuardrailsError(f"{shown}: cannot write: {err.strerror}") from None
     return shown
 
 
