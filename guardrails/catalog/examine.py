@@ -126,10 +126,9 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
     holes = placeholders(kind, document) if b"<" in data else []
     if not holes and is_valid(kind, document):
         return examined(document, True, ())
-    found = [] if not holes and is_valid(kind, document) else validate(kind, document)
     # A placeholder is one finding, whatever the schema also says about the same value.
     filled = {hole.path for hole in holes}
-    found = [item for item in found if item.path not in filled]
+    found = [item for item in validate(kind, document) if item.path not in filled]
     if not found and not holes:  # the fast validator is the stricter one; this one decides
         return examined(document, True, ())
     # Only now are positions worth their cost: every problem points at a line.

@@ -19,12 +19,15 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from guardrails.cli.options import now_option
 from guardrails.errors import GuardrailsError
+
+if TYPE_CHECKING:
+    from guardrails.config import Config
 
 NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -268,7 +271,7 @@ def new(
     config = load_config(root)
     data = policy_data(WorkTree(root), config)
     if waiver is not None:
-        _new_exception(*waiver, root, data, output, now.date() if now else date.today())
+        _new_exception(*waiver, root, config, data, output, now.date() if now else date.today())
         return
     assert name is not None
     if not NAME.match(name):
@@ -277,11 +280,10 @@ def new(
             "and dashes, starting and ending with a letter or digit (e.g. hubspot-eu)",
             param_hint="NAME",
         )
-    default = root / config.manifests / f"{name}.yaml"
     if output == "-":
         click.echo(skeleton(name, data, f"{config.manifests}/{name}.yaml"), nl=False)
         return
-    target = Path(output) if output else default
+    target = Path(output) if output else root / config.manifests / f"{name}.yaml"
     shown = _write(target, skeleton(name, data, display_path(target)))
     click.echo(f"wrote {shown}: fill in the <...> placeholders, then run: guardrails check {shown}")
 
@@ -290,6 +292,7 @@ def _new_exception(
     rule_wanted: str,
     tool: str,
     root: Path,
+    config: Config,
     data: Mapping[str, Any],
     output: str | None,
     today: date,
@@ -297,8 +300,8 @@ def _new_exception(
     """`new --exception RULE TOOL`: check both exist, then write the skeleton."""
     from guardrails.catalog.load import load_catalog
     from guardrails.catalog.tree import WorkTree
-    from guardrails.config import load_config
     from guardrails.engine.policy_set import rules_from
+    from guardrails.remedies import approvers
 
     rules = rules_from(data)
     rule_id = rule_wanted.strip().upper()
@@ -307,7 +310,6 @@ def _new_exception(
             f"unknown rule {rule_wanted!r}{_closest(rule_id, sorted(rules))} "
             "(`guardrails explain --list` lists every rule; only policy rules take exceptions)"
         )
-    config = load_config(root)
     tools = sorted(load_catalog(WorkTree(root), config).by_name)
     if tool not in tools:
         raise GuardrailsError(
@@ -320,7 +322,7 @@ def _new_exception(
         return
     target = Path(output) if output else root / config.exceptions / f"{name}.yaml"
     shown = _write(target, text)
-    who = ", ".join(_get(data, "approvers", rules[rule_id].category) or [])
+    who = ", ".join(approvers(data, rules[rule_id].category))
     click.echo(
         f"wrote {shown}: fill in the <...> placeholders and open a pull request for an "
         f"approver ({who}); merge it before {tool}'s own pull request"
