@@ -74,6 +74,7 @@ violation contains v if {
 	some name, m in input.manifests
 	seats := m.spec.cost.seats
 	access := m.spec.access
+	count(object.get(access, "users", [])) + count(object.get(access, "admins", [])) > seats
 	people := count({lower(p) | some field in ["users", "admins"]; some p in object.get(access, field, [])})
 	people > seats
 	v := {

@@ -5,8 +5,9 @@
 # category may be held at (`personal.*`: confidential by default). A tool declared
 # below the floor of what it holds is blocked at spec.data.classification, and every
 # rule that depends on the classification (SSO, MFA, certifications, administrators,
-# where personal data may live) judges it by `derived(m)`: the declared one or the
-# floor, whichever is higher. So under-declaring is never a way to pass.
+# where personal data may live) judges it by its derived classification (`lifted`):
+# the declared one or the floor, whichever is higher. So under-declaring is never a
+# way to pass.
 package guardrails.policies.data_classification
 
 import rego.v1
@@ -50,18 +51,62 @@ category_floor(category) := vocabulary_floors[category] if {
 	vocabulary_floors[category]
 } else := floor_rank(category)
 
+# For each classification, the categories of the vocabulary whose floor is above it.
+above[level] := {c | vocabulary_floors[c] > floor} if {
+	some level in levels
+	floor := rank[level]
+}
+
+# The manifests whose categories demand more than their declared classification: a
+# set lookup per category (`above`), and floors worked out only for categories that
+# are not in the vocabulary (blocked for that too). Usually none.
+below_floor contains name if {
+	some name, m in input.manifests
+	demands := above[m.spec.data.classification]
+	some category in m.spec.data.categories
+	demands[category]
+}
+
+below_floor contains name if {
+	count(unknown_held) > 0
+	some name, m in input.manifests
+	some category in m.spec.data.categories
+	unknown_held[category]
+	floor_rank(category) > rank[m.spec.data.classification]
+}
+
+# Categories the vocabulary does not have (an empty vocabulary accepts any): where
+# tools declare what they hold, and where they say what flows. Worked out in one
+# pass each; the rules below only look for where they are when there are any.
+unknown_held := {category |
+	count(vocabulary) > 0
+	some m in input.manifests
+	some category in m.spec.data.categories
+	not vocabulary[category]
+}
+
+unknown_flowing := {category |
+	count(vocabulary) > 0
+	some m in input.manifests
+	some flow in m.spec.integrations
+	some category in flow.data
+	not vocabulary[category]
+}
+
 # The floor a manifest's categories demand, as a rank (0 when it holds none).
 demanded(m) := max(array.concat([0], [category_floor(c) | some c in m.spec.data.categories]))
 
-# The classification a manifest is judged by: as declared, or its floor if higher.
-derived(m) := levels[max({rank[m.spec.data.classification], demanded(m)})]
+# The classification each manifest below its floor is judged by. Every rule that
+# depends on the classification reads it as
+#   object.get(dc.lifted, name, m.spec.data.classification)
+# (a lookup: a function called per manifest would cost the engine far more).
+lifted[name] := levels[demanded(input.manifests[name])] if some name in below_floor
 
 # SEC-CLASSIFICATION-FLOOR: declared below what its categories demand.
 violation contains v if {
-	some name, m in input.manifests
-	count(m.spec.data.categories) > 0
+	some name in below_floor
+	m := input.manifests[name]
 	floor := demanded(m)
-	floor > rank[m.spec.data.classification]
 	demanding := sort([c | some c in m.spec.data.categories; category_floor(c) == floor])
 	v := {
 		"rule": "SEC-CLASSIFICATION-FLOOR", "manifest": name,
@@ -76,20 +121,20 @@ violation contains v if {
 # STD-DATA-CATEGORY-UNKNOWN: a category the vocabulary does not have, where the tool
 # declares what it holds ...
 violation contains v if {
-	count(vocabulary) > 0
+	count(unknown_held) > 0
 	some name, m in input.manifests
 	some i, category in m.spec.data.categories
-	not vocabulary[category]
+	unknown_held[category]
 	v := unknown_category(name, ["spec", "data", "categories", i], category)
 }
 
 # ... and where it says what flows to or from another tool.
 violation contains v if {
-	count(vocabulary) > 0
+	count(unknown_flowing) > 0
 	some name, m in input.manifests
 	some i, flow in m.spec.integrations
 	some j, category in flow.data
-	not vocabulary[category]
+	unknown_flowing[category]
 	v := unknown_category(name, ["spec", "integrations", i, "data", j], category)
 }
 

@@ -64,9 +64,15 @@ test_sec_classification_floor_the_most_specific_floor_wins if {
 # --- the derived classification, as the other rules use it
 
 test_derived_classification_is_the_floor_when_declared_lower if {
-	dc.derived(survey) == "confidential"
-	dc.derived(t.with_spec({"data": {"classification": "restricted"}})) == "restricted"
-	dc.derived(t.with_spec({"data": {"classification": "internal", "categories": []}})) == "internal"
+	inputs := t.catalog({
+		"survey": survey,
+		"restricted": t.with_spec({"data": {"classification": "restricted"}}),
+		"nothing-personal": t.with_spec({"data": {"classification": "internal", "categories": []}}),
+		"health": t.with_spec({"data": {"categories": ["personal.contact", "personal.health"]}}),
+		"invented": t.with_spec({"data": {"classification": "public", "categories": ["personal.job-title"]}}),
+	})
+	lifted := dc.lifted with input as inputs
+	lifted == {"survey": "confidential", "health": "restricted", "invented": "confidential"}
 }
 
 test_derived_classification_makes_sso_mfa_and_certificates_required if {

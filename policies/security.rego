@@ -24,7 +24,7 @@ cert_warn_until := lib.date_after(settings.certifications.expiring_days)
 violation contains v if {
 	some name, m in input.manifests
 	m.spec.auth.sso == "none"
-	level := dc.derived(m)
+	level := object.get(dc.lifted, name, m.spec.data.classification)
 	sso_required_for[level]
 	v := {
 		"rule": "SEC-SSO-REQUIRED", "manifest": name, "path": ["spec", "auth", "sso"],
@@ -36,7 +36,7 @@ violation contains v if {
 violation contains v if {
 	some name, m in input.manifests
 	not m.spec.auth.mfa == "enforced"
-	level := dc.derived(m)
+	level := object.get(dc.lifted, name, m.spec.data.classification)
 	mfa_required_for[level]
 	mfa := object.get(m.spec.auth, "mfa", "not set")
 	v := {
@@ -51,7 +51,7 @@ violation contains v if {
 violation contains v if {
 	some name, m in input.manifests
 	not has_current_certification(m.spec.vendor)
-	level := dc.derived(m)
+	level := object.get(dc.lifted, name, m.spec.data.classification)
 	certs_required_for[level]
 	certifications := object.get(m.spec.vendor, "certifications", [])
 	expired := [concat(" on ", [c.name, c.expires]) | some c in certifications; accepted_certs[c.name]]
@@ -127,7 +127,7 @@ violation contains v if {
 violation contains v if {
 	some name, m in input.manifests
 	not has_admins(m)
-	level := dc.derived(m)
+	level := object.get(dc.lifted, name, m.spec.data.classification)
 	admins_required_for[level]
 	v := {
 		"rule": "SEC-ADMIN-COUNT", "manifest": name, "path": ["spec", "access", "admins"],
