@@ -9,8 +9,11 @@ category, and for a rule whose level allows waivers. Invalid exceptions are repo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import difflib
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from pathlib import PurePosixPath
 from typing import Any
 
 from guardrails.catalog.model import Catalog, PolicyException
@@ -18,6 +21,7 @@ from guardrails.catalog.safe_yaml import Path
 from guardrails.engine.interface import EngineError, PolicySet, Violation
 from guardrails.errors import GuardrailsError
 from guardrails.findings import AppliedException, Finding, Outcome, Rule, Summary
+from guardrails.remedies import approvers
 
 DEFAULT_MAX_EXCEPTION_DAYS = 365
 
@@ -61,6 +65,16 @@ EXCEPTION_RULES = {
             rationale="Long waivers stop being reviewed.",
         ),
         Rule(
+            "EXC-UNKNOWN-TOOL",
+            "Exception names a tool that is not in the catalog",
+            "exception",
+            "medium",
+            "hard-mandatory",
+            "Name the tool by the metadata.name of its manifest, or remove it from spec.manifests.",
+            rationale="A waiver for a tool nobody declared waives nothing today and would "
+            "silently cover whichever tool takes that name tomorrow.",
+        ),
+        Rule(
             "EXC-UNUSED",
             "Exception waives nothing",
             "exception",
@@ -79,6 +93,8 @@ class Waivers:
     Only the exceptions for rules that apply to `applies_to` are judged: `check`
     judges those of manifest rules (and of unknown rules), `discover` those of the
     rules over discovered tools, so neither reports the other's waivers as unused.
+    `tools` are the catalog's tool names: an exception naming another is blocking
+    (None: not checked, as for discovered tools, which are outside the catalog).
     """
 
     def __init__(
@@ -86,18 +102,20 @@ class Waivers:
         exceptions: Iterable[PolicyException],
         policies: PolicySet,
         now: date,
+        tools: Collection[str] | None = None,
         applies_to: str = "manifests",
     ) -> None:
         data = policies.data
-        approvers = data.get("approvers", {})
-        self.approvers: Mapping[str, Any] = approvers if isinstance(approvers, Mapping) else {}
+        self.data = data
         settings = data.get("exceptions", {})
         max_days = settings.get("max_days") if isinstance(settings, Mapping) else None
-        self.horizon = now + timedelta(days=int(max_days or DEFAULT_MAX_EXCEPTION_DAYS))
+        self.max_days = int(max_days or DEFAULT_MAX_EXCEPTION_DAYS)
+        self.horizon = now + timedelta(days=self.max_days)
         self.now = now
         self.rules = policies.rules
+        self.tools = tools
         self.by_target: dict[tuple[str, str], list[PolicyException]] = {}
-        self.problems: dict[str, tuple[str, Path, str] | None] = {}
+        self.problems: dict[str, Problem | None] = {}
         self.used: set[tuple[str, str]] = set()
         self.exceptions = [e for e in exceptions if self._subject(e.rule) == applies_to]
         for exc in self.exceptions:
@@ -110,8 +128,8 @@ class Waivers:
         rule = self.rules.get(rule_id)
         return rule.applies_to if rule is not None else "manifests"
 
-    def _problem(self, exc: PolicyException) -> tuple[str, Path, str] | None:
-        """(rule id, path, message) of what makes `exc` invalid, or None."""
+    def _problem(self, exc: PolicyException) -> Problem | None:
+        """(rule id, path, message, remedy) of what makes `exc` invalid, or None."""
         rule = self.rules.get(exc.rule)
         expires = date.fromisoformat(exc.expires)
         if rule is None:
@@ -121,21 +139,34 @@ class Waivers:
                 "EXC-NOT-WAIVABLE",
                 ("spec", "rule"),
                 f"{exc.rule} is hard-mandatory and cannot be waived",
+                "",
             )
+        latest = self.horizon.isoformat()
         if expires < self.now:
-            return "EXC-EXPIRED", ("spec", "expires"), f"expired on {exc.expires}"
+            return (
+                "EXC-EXPIRED",
+                ("spec", "expires"),
+                f"expired on {exc.expires}",
+                "Fix the finding it waived, or have an approver renew it with a new `expires` "
+                f"(on or before {latest}).",
+            )
         if expires > self.horizon:
             return (
                 "EXC-TOO-LONG",
                 ("spec", "expires"),
-                f"expires {exc.expires}, after the latest allowed date {self.horizon.isoformat()}",
+                f"expires {exc.expires}, after the latest allowed date {latest}",
+                f"Set `expires` on or before {latest}: at most {self.max_days} days ahead "
+                "(exceptions.max_days in the policy data).",
             )
-        allowed = self.approvers.get(rule.category, [])
-        if exc.approved_by not in (allowed if isinstance(allowed, list) else []):
+        allowed = [str(a) for a in approvers(self.data, rule.category)]
+        if exc.approved_by not in allowed:
+            who = ", ".join(allowed) or f"none yet (IT lists them under approvers.{rule.category})"
             return (
                 "EXC-UNAUTHORISED",
                 ("spec", "approved_by"),
                 f"{exc.approved_by} is not an approver for {rule.category} rules",
+                f"Have an approver of {rule.category} rules approve it (approved_by: one of "
+                f"{who}).",
             )
         return None
 
@@ -164,17 +195,28 @@ class Waivers:
         for exc in self.exceptions:
             problem = self.problems[exc.name]
             if problem is not None:
-                rule_id, path, message = problem
+                rule_id, path, message, remedy = problem
                 rule = EXCEPTION_RULES[rule_id]
                 mark = exc.positions.locate(path)
                 message = f"{exc.name}: {message}"
                 yield (
                     exc,
-                    rule.finding(exc.file, mark.line, mark.column, path, message, blocking=True),
+                    rule.finding(
+                        exc.file,
+                        mark.line,
+                        mark.column,
+                        path,
+                        message,
+                        blocking=True,
+                        remediation=remedy,
+                    ),
                 )
                 continue
             for index, tool in enumerate(exc.manifests):
                 if (exc.name, tool) in self.used:
+                    continue
+                if self.tools is not None and tool not in self.tools:
+                    yield exc, self._unknown_tool(exc, index, tool)
                     continue
                 reason = (
                     f"there is no rule {exc.rule}"
@@ -190,6 +232,25 @@ class Waivers:
                     unused.finding(exc.file, mark.line, mark.column, path, message, blocking=False),
                 )
 
+    def _unknown_tool(self, exc: PolicyException, index: int, tool: str) -> Finding:
+        """A blocking finding: `exc` names `tool`, which no manifest of the catalog is."""
+        path = ("spec", "manifests", index)
+        mark = exc.positions.locate(path)
+        close = difflib.get_close_matches(tool, sorted(self.tools or ()), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return EXCEPTION_RULES["EXC-UNKNOWN-TOOL"].finding(
+            exc.file,
+            mark.line,
+            mark.column,
+            path,
+            f"{exc.name} waives {exc.rule} for {tool}, which is not a tool of the catalog{hint}",
+            blocking=True,
+        )
+
+
+Problem = tuple[str, Path, str, str]
+"""What makes an exception invalid: rule id, path, message, remedy (empty: the rule's)."""
+
 
 def decide(
     violations: Iterable[Violation],
@@ -200,7 +261,9 @@ def decide(
 ) -> Outcome:
     """Findings for every violation and problem, restricted to the files in `only`."""
     manifests = catalog.by_name  # duplicates are already flagged
-    waivers = Waivers(catalog.exceptions, policies, now)
+    # A tool whose file does not even parse is still a tool: its file name stands for it.
+    tools = {*manifests, *(PurePosixPath(file).stem for file in catalog.files)}
+    waivers = Waivers(catalog.exceptions, policies, now, tools)
     findings: list[Finding] = list(catalog.problems)
     seen: set[tuple[str, str, tuple[str | int, ...]]] = set()
     for violation in violations:
@@ -221,13 +284,16 @@ def decide(
             )
         blocking, applied = waivers.verdict(rule, violation.manifest)
         mark = target.positions.locate(violation.path)
+        message = violation.message
+        if rule.choices:
+            message += _did_you_mean(target.document, violation.path, rule.choices)
         findings.append(
             rule.finding(
                 target.file,
                 mark.line,
                 mark.column,
                 violation.path,
-                violation.message,
+                message,
                 blocking=blocking,
                 manifest=violation.manifest,
                 exception=applied,
@@ -243,6 +309,44 @@ def decide(
     findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     files = [f for f in catalog.files if only is None or f in only]
     return Outcome(tuple(findings), summarize(files, findings))
+
+
+def _did_you_mean(
+    document: Any, path: tuple[str | int, ...], choices: Sequence[tuple[str, str]]
+) -> str:
+    """`; did you mean X (what X covers)?` for the value at `path`, when it is not one of
+    `choices` (value, description) and one is close: by the words it is made of (a
+    `job-title` is what a description of "Job titles, ..." covers), else by spelling."""
+    value = document
+    for part in path:
+        if isinstance(value, Mapping) and isinstance(part, str):
+            value = value.get(part)
+        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
+            value = value[part]
+        else:
+            return ""
+    known = dict(choices)
+    if not isinstance(value, str) or value in known or len(value) > 200:
+        return ""
+    wanted = _words(value.rsplit(".", 1)[-1])
+    by_words = [
+        choice
+        for choice, description in choices
+        if wanted
+        and wanted <= _words(f"{choice} {description}")
+        and choice.split(".")[0] == value.split(".")[0]
+    ]
+    close = by_words or difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    description = known[close[0]]
+    return f"; did you mean '{close[0]}'" + (f" ({description})?" if description else "?")
+
+
+def _words(text: str) -> set[str]:
+    """The words of `text` of three letters or more, lower case, without a plural s."""
+    words = re.findall(r"[a-z]{3,}", text.lower())
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
 
 
 def summarize(files: Iterable[str], findings: Iterable[Finding]) -> Summary:

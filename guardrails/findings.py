@@ -6,6 +6,8 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from guardrails.remedies import for_tool
+
 Level = Literal["advisory", "soft-mandatory", "hard-mandatory"]
 LEVELS: tuple[Level, ...] = ("advisory", "soft-mandatory", "hard-mandatory")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -26,7 +28,8 @@ class Rule:
     level: Level
     """Enforcement level after the organisation's overrides."""
     remediation: str
-    """How to comply."""
+    """How to comply, with the values in force (`guardrails/remedies.py`); `{tool}`
+    stands for the tool of a finding (see `remedy`)."""
     rationale: str = ""
     """Why the rule exists."""
     example: str = ""
@@ -34,6 +37,17 @@ class Rule:
     applies_to: str = "manifests"
     """What it judges: `manifests` (`check`) or `discovered` (`discover`: tools found
     in use, policies/discovery.rego)."""
+    help_uri: str = ""
+    """Where the organisation documents the rule (SARIF `helpUri`); empty: the
+    project's docs/rules.md for a shipped rule, nothing for an organisation's own."""
+    choices: tuple[tuple[str, str], ...] = ()
+    """The values the offending one should be one of, each with what it covers (the
+    vocabulary its `did_you_mean` names in the policy data): a finding suggests the
+    closest."""
+
+    def remedy(self, tool: str | None = None) -> str:
+        """How to comply, for the finding of `tool` (None: for any tool)."""
+        return for_tool(self.remediation, tool)
 
     def finding(
         self,
@@ -62,7 +76,7 @@ class Rule:
             column=column,
             path=format_path(path),
             message=message,
-            remediation=remediation or self.remediation,
+            remediation=remediation or self.remedy(manifest),
             exception=exception,
         )
 

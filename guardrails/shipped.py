@@ -26,3 +26,19 @@ def shipped_dir(name: str) -> Path:
 def schema_path(kind: str) -> Path:
     """The JSON Schema file for `manifest`, `exception` or `config`."""
     return shipped_dir("schemas") / f"{kind}-v1.schema.json"
+
+
+def schema_url(kind: str) -> str:
+    """Where the `kind` schema is published: its `$id`, an absolute URL, so a modeline
+    naming it works in any catalog, wherever its files are copied."""
+    import json
+
+    published = json.loads(schema_path(kind).read_text(encoding="utf-8"))["$id"]
+    return str(published)
+
+
+def modeline(kind: str) -> str:
+    """The first line of a `kind` YAML file: editors validate it against the schema.
+
+    The same in `guardrails new`, `guardrails init` and the examples."""
+    return f"# yaml-language-server: $schema={schema_url(kind)}"

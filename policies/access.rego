@@ -67,3 +67,18 @@ violation contains v if {
 		"message": sprintf("%s is a personal (free-mail) account that IT cannot manage or revoke", [email]),
 	}
 }
+
+# ACC-SEATS-COUNT: fewer seats bought than people listed (users and admins, each once;
+# members of groups are only known to the directory: `guardrails plan` counts them).
+violation contains v if {
+	some name, m in input.manifests
+	seats := m.spec.cost.seats
+	access := m.spec.access
+	count(object.get(access, "users", [])) + count(object.get(access, "admins", [])) > seats
+	people := count({lower(p) | some field in ["users", "admins"]; some p in object.get(access, field, [])})
+	people > seats
+	v := {
+		"rule": "ACC-SEATS-COUNT", "manifest": name, "path": ["spec", "cost", "seats"],
+		"message": sprintf("%d people are listed in access.users and access.admins, but only %d seats are bought", [people, seats]),
+	}
+}

@@ -67,3 +67,23 @@ test_acc_personal_account_fires_for_a_free_mail_owner if {
 test_acc_personal_account_passes_for_company_accounts if {
 	not "ACC-PERSONAL-ACCOUNT" in rules(t.with_spec({"access": {"users": ["alice@gmail.com.example.com"]}}))
 }
+
+# --- ACC-SEATS-COUNT
+
+test_acc_seats_count_fires_when_people_outnumber_seats if {
+	manifest := t.with_spec({"access": {"users": people(3), "admins": ["jane.doe@example.com"]}, "cost": {"seats": 3}})
+	[v] := of_rule(manifest, "ACC-SEATS-COUNT")
+	v.path == ["spec", "cost", "seats"]
+	v.message == "4 people are listed in access.users and access.admins, but only 3 seats are bought"
+}
+
+test_acc_seats_count_passes_when_an_admin_is_also_a_user if {
+	# the same person twice (in either case) needs one seat
+	manifest := t.with_spec({"access": {"users": ["Jane.Doe@example.com", "alice@example.com"], "admins": ["jane.doe@example.com"]}, "cost": {"seats": 2}})
+	not "ACC-SEATS-COUNT" in rules(manifest)
+}
+
+test_acc_seats_count_passes_without_seats_declared if {
+	manifest := object.union(t.with_spec({"access": {"users": people(3)}}), {"spec": {"cost": {"seats": null}}})
+	not "ACC-SEATS-COUNT" in rules(json.remove(manifest, ["spec/cost/seats"]))
+}

@@ -4,6 +4,7 @@
 package guardrails.policies.residency
 
 import data.guardrails.lib
+import data.guardrails.policies.data_classification as dc
 import rego.v1
 
 settings := data.guardrails.residency
@@ -15,22 +16,37 @@ allowed_places[classification] := places if {
 	places := object.get(settings.personal_data.by_classification, classification, settings.personal_data.allowed)
 }
 
-# RES-PERSONAL-DATA-LOCATION
+# RES-PERSONAL-DATA-LOCATION, by the declared classification ...
 violation contains v if {
 	some name, m in input.manifests
 	places := allowed_places[m.spec.data.classification]
 	some i, place in m.spec.data.residency
 	not place in places
+	not dc.lifted[name]
+	v := location_violation(name, m, m.spec.data.classification, i, place, places)
+}
+
+# ... or, for a tool declared below the floor of its data categories, by the
+# classification its data demands (data_classification.rego): usually no tool.
+violation contains v if {
+	some name, level in dc.lifted
+	m := input.manifests[name]
+	places := allowed_places[level]
+	some i, place in m.spec.data.residency
+	not place in places
+	v := location_violation(name, m, level, i, place, places)
+}
+
+location_violation(name, m, level, i, place, places) := {
+	"rule": "RES-PERSONAL-DATA-LOCATION", "manifest": name,
+	"path": ["spec", "data", "residency", i],
+	"message": concat("", [
+		"personal data (", concat(", ", sort(categories)), ") may not be stored in '", place,
+		"'; allowed for ", level, " data: ", concat(", ", places),
+	]),
+} if {
 	categories := {c | some c in m.spec.data.categories; startswith(c, "personal.")}
 	count(categories) > 0
-	v := {
-		"rule": "RES-PERSONAL-DATA-LOCATION", "manifest": name,
-		"path": ["spec", "data", "residency", i],
-		"message": concat("", [
-			"personal data (", concat(", ", sort(categories)), ") may not be stored in '", place,
-			"'; allowed for ", m.spec.data.classification, " data: ", concat(", ", places),
-		]),
-	}
 }
 
 # RES-DPA-REQUIRED

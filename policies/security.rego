@@ -3,6 +3,7 @@
 package guardrails.policies.security
 
 import data.guardrails.lib
+import data.guardrails.policies.data_classification as dc
 import rego.v1
 
 settings := data.guardrails.security
@@ -19,14 +20,15 @@ admins_required_for := {c | some c in settings.admins.required_for}
 
 cert_warn_until := lib.date_after(settings.certifications.expiring_days)
 
-# SEC-SSO-REQUIRED
+# SEC-SSO-REQUIRED (by the derived classification: see data_classification.rego)
 violation contains v if {
 	some name, m in input.manifests
 	m.spec.auth.sso == "none"
-	sso_required_for[m.spec.data.classification]
+	level := object.get(dc.lifted, name, m.spec.data.classification)
+	sso_required_for[level]
 	v := {
 		"rule": "SEC-SSO-REQUIRED", "manifest": name, "path": ["spec", "auth", "sso"],
-		"message": sprintf("%s data needs single sign-on, but auth.sso is none", [m.spec.data.classification]),
+		"message": concat("", [level, " data needs single sign-on, but auth.sso is none"]),
 	}
 }
 
@@ -34,12 +36,13 @@ violation contains v if {
 violation contains v if {
 	some name, m in input.manifests
 	not m.spec.auth.mfa == "enforced"
-	mfa_required_for[m.spec.data.classification]
+	level := object.get(dc.lifted, name, m.spec.data.classification)
+	mfa_required_for[level]
 	mfa := object.get(m.spec.auth, "mfa", "not set")
 	v := {
 		"rule": "SEC-MFA-REQUIRED", "manifest": name, "path": ["spec", "auth", "mfa"],
 		"message": sprintf("%s data needs enforced multi-factor authentication, but auth.mfa is %s", [
-			m.spec.data.classification, mfa,
+			level, mfa,
 		]),
 	}
 }
@@ -47,15 +50,16 @@ violation contains v if {
 # SEC-CERT-REQUIRED: no accepted certification that is still valid.
 violation contains v if {
 	some name, m in input.manifests
-	certs_required_for[m.spec.data.classification]
 	not has_current_certification(m.spec.vendor)
+	level := object.get(dc.lifted, name, m.spec.data.classification)
+	certs_required_for[level]
 	certifications := object.get(m.spec.vendor, "certifications", [])
 	expired := [concat(" on ", [c.name, c.expires]) | some c in certifications; accepted_certs[c.name]]
 	v := {
 		"rule": "SEC-CERT-REQUIRED", "manifest": name,
 		"path": ["spec", "vendor", "certifications"],
 		"message": concat("", [
-			m.spec.data.classification, " data needs a current ",
+			level, " data needs a current ",
 			concat(" or ", settings.certifications.accepted), "; ", cert_gap(expired),
 		]),
 	}
@@ -123,12 +127,11 @@ violation contains v if {
 violation contains v if {
 	some name, m in input.manifests
 	not has_admins(m)
-	admins_required_for[m.spec.data.classification]
+	level := object.get(dc.lifted, name, m.spec.data.classification)
+	admins_required_for[level]
 	v := {
 		"rule": "SEC-ADMIN-COUNT", "manifest": name, "path": ["spec", "access", "admins"],
-		"message": sprintf("%s data needs at least one named administrator, and none is listed", [
-			m.spec.data.classification,
-		]),
+		"message": concat("", [level, " data needs at least one named administrator, and none is listed"]),
 	}
 }
 

@@ -31,7 +31,7 @@ test_sec_sso_required_passes_with_oidc if {
 }
 
 test_sec_sso_required_passes_for_internal_data_without_sso if {
-	not "SEC-SSO-REQUIRED" in rules(t.with_spec({"auth": {"sso": "none"}, "data": {"classification": "internal"}}))
+	not "SEC-SSO-REQUIRED" in rules(t.with_spec({"auth": {"sso": "none"}, "data": {"classification": "internal", "categories": ["campaign-metrics"]}}))
 }
 
 # --- SEC-MFA-REQUIRED
@@ -93,7 +93,7 @@ test_sec_cert_required_passes_with_current_iso27001 if {
 }
 
 test_sec_cert_required_passes_for_internal_data if {
-	not "SEC-CERT-REQUIRED" in rules(t.with_spec({"vendor": {"certifications": []}, "data": {"classification": "internal"}}))
+	not "SEC-CERT-REQUIRED" in rules(t.with_spec({"vendor": {"certifications": []}, "data": {"classification": "internal", "categories": ["campaign-metrics"]}}))
 }
 
 # --- SEC-CERT-EXPIRED
@@ -147,7 +147,7 @@ test_sec_admin_count_passes_with_five_admins if {
 }
 
 test_sec_admin_count_passes_for_internal_data_without_admin if {
-	not "SEC-ADMIN-COUNT" in rules(t.with_spec({"access": {"admins": []}, "data": {"classification": "internal"}}))
+	not "SEC-ADMIN-COUNT" in rules(t.with_spec({"access": {"admins": []}, "data": {"classification": "internal", "categories": ["campaign-metrics"]}}))
 }
 
 # --- SEC-VENDOR-DENYLIST

@@ -24,7 +24,7 @@ from guardrails.catalog.safe_yaml import (
     load_text,
     load_value,
 )
-from guardrails.catalog.schema import is_valid, validate
+from guardrails.catalog.schema import is_valid, placeholders, validate
 from guardrails.cores import on_all_cores
 
 
@@ -33,7 +33,8 @@ class FileProblem:
     """A reason a file is refused, already placed at its line and column."""
 
     rule: str
-    """`SCHEMA-PARSE` (not safe, valid YAML or not a mapping) or `SCHEMA-INVALID`."""
+    """`SCHEMA-PARSE` (not safe, valid YAML or not a mapping), `SCHEMA-INVALID` or
+    `SCHEMA-PLACEHOLDER` (a `<...>` value left from `guardrails new`)."""
     line: int
     """1-based line to point at."""
     column: int
@@ -121,23 +122,29 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
             "Start the file with `apiVersion: guardrails/v1` and `kind:`, as keys.",
         )
         return examined(None, False, (problem,))
-    if is_valid(kind, document):
+    # A placeholder needs a `<`: the bytes of most files have none, and are not walked.
+    holes = placeholders(kind, document) if b"<" in data else []
+    if not holes and is_valid(kind, document):
         return examined(document, True, ())
-    found = validate(kind, document)
-    if not found:  # the fast validator is the stricter one; the reference one decides
+    # A placeholder is one finding, whatever the schema also says about the same value.
+    filled = {hole.path for hole in holes}
+    found = [item for item in validate(kind, document) if item.path not in filled]
+    if not found and not holes:  # the fast validator is the stricter one; this one decides
         return examined(document, True, ())
     # Only now are positions worth their cost: every problem points at a line.
     positions = load_text(data.decode("utf-8-sig")).positions
     problems = tuple(
         FileProblem(
-            "SCHEMA-INVALID",
+            rule,
             *_at((positions.key(item.path) if item.key else None) or positions.locate(item.path)),
             item.path if item.shown is None else item.shown,
             item.message,
             item.remediation,
         )
-        for item in found
+        for rule, items in (("SCHEMA-PLACEHOLDER", holes), ("SCHEMA-INVALID", found))
+        for item in items
     )
+    # A document with a placeholder is not finished: never judged, never applied.
     return examined(document, False, problems)
 
 

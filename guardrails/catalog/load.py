@@ -47,6 +47,16 @@ SCHEMA_RULES = {
             rationale="A typo such as `clasification` must never pass silently.",
         ),
         Rule(
+            "SCHEMA-PLACEHOLDER",
+            "A value is still a placeholder from `guardrails new`",
+            "schema",
+            "high",
+            "hard-mandatory",
+            "Replace the `<...>` placeholder with the real value.",
+            rationale="A manifest or exception is only reviewed once it says what is true; "
+            "a placeholder left in any field, even free text, means it is not finished.",
+        ),
+        Rule(
             "SCHEMA-DUPLICATE-NAME",
             "Name used by more than one file",
             "schema",
@@ -273,7 +283,7 @@ def _report(
                 item.path,
                 item.message,
                 item.remediation,
-                name if item.rule == "SCHEMA-INVALID" else None,
+                name if item.rule in ("SCHEMA-INVALID", "SCHEMA-PLACEHOLDER") else None,
             )
         )
 

@@ -172,6 +172,53 @@ def is_valid(kind: str, document: Any) -> bool:
         return not validate(kind, document)
 
 
+# A value `guardrails new` leaves for the requester: `<Display name>`, `<YYYY-MM-DD>`.
+_PLACEHOLDER = re.compile(r"^\s*<[^<>\n]{1,80}>\s*$")
+
+
+def placeholders(kind: str, document: Any) -> list[SchemaProblem]:
+    """Every value of `document` that is still a `<...>` placeholder, whichever field
+    it is in, with what belongs there (from the `kind` schema)."""
+    found: list[SchemaProblem] = []
+
+    def walk(node: Any, path: Path) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, index))
+        elif isinstance(node, str) and _PLACEHOLDER.match(node):
+            where = format_path(path) or "the document"
+            found.append(
+                SchemaProblem(
+                    path,
+                    False,
+                    f"{where} is still a placeholder from `guardrails new`",
+                    f"Replace it: {_wanted(kind, path)}",
+                )
+            )
+
+    walk(document, ())
+    return found
+
+
+def _wanted(kind: str, path: Path) -> str:
+    """What the schema says belongs at `path`: its description and allowed values."""
+    node: Any = _schema(kind)
+    for part in path:
+        if not isinstance(node, Mapping):
+            return "the value this field needs."
+        node = node.get("items") if isinstance(part, int) else node.get("properties", {}).get(part)
+    if not isinstance(node, Mapping):
+        return "the value this field needs (or remove the key)."
+    text = str(node.get("description", "")).rstrip(".") or "the value this field needs"
+    choices = node.get("enum")
+    if isinstance(choices, list) and f"{', '.join(map(str, choices[:-1]))}" not in text:
+        text += f"; one of: {', '.join(str(c) for c in choices)}"
+    return text + "."
+
+
 def validate(kind: str, document: Any) -> list[SchemaProblem]:
     """Every way `document` breaks the `kind` schema, sorted by path."""
     problems = [p for error in validator(kind).iter_errors(document) for p in _explain(error)]

@@ -68,6 +68,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "report",
         "Write the CIO-CMO report: spend, cost of ownership, renewals, seats and risk.",
     ),
+    "init": (
+        "guardrails.cli.init",
+        "init",
+        "Create a catalog repository in FOLDER (default: here), ready for `guardrails new`.",
+    ),
 }
 
 

@@ -79,6 +79,11 @@ def report_file_options(command: F) -> F:
 @now_option
 @click.option("--fail-on-warn", is_flag=True, help="Exit 1 on warnings too.")
 @click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the text report (default: on a terminal, unless NO_COLOR is set).",
+)
+@click.option(
     "--no-cache",
     is_flag=True,
     help="Do not read or write .guardrails-cache/ (what unchanged files said, and each "
@@ -99,6 +104,7 @@ def check(
     now: datetime | None,
     fail_on_warn: bool,
     no_cache: bool,
+    color: bool | None,
     **report_files: Path | None,
 ) -> None:
     """Check manifests against the policies; point at every line to change.
@@ -141,7 +147,7 @@ def check(
         for name, path in files:  # every format from this one check: the same findings
             write(path, as_written(name, render(name, report), removed))
         if output is None:
-            color = fmt == "text" and sys.stdout.isatty()
+            color = fmt == "text" and _colour(color, sys.stdout.isatty())
             report = Report(checked.outcome, checked.rules, result.reported, color, removed)
             click.echo(as_written(fmt, render(fmt, report), removed), nl=False, color=color)
         outcome = checked.outcome
@@ -179,3 +185,13 @@ def as_written(fmt: str, text: str, removed: tuple[str, ...]) -> str:
             for file in removed
         )
     return undecodable_as_hex(text)
+
+
+def _colour(asked: bool | None, terminal: bool) -> bool:
+    """`--color`/`--no-color` when given; else colour on a terminal unless NO_COLOR is set
+    (https://no-color.org: any non-empty value)."""
+    if asked is not None:
+        return asked
+    import os
+
+    return terminal and not os.environ.get("NO_COLOR")

@@ -11,7 +11,7 @@ import click
 from guardrails.errors import GuardrailsError
 
 if TYPE_CHECKING:
-    from guardrails.engine.interface import PolicySet
+    from guardrails.engine.interface import PolicyModule, PolicySet
 
 
 @click.group()
@@ -39,7 +39,7 @@ def test(folder: Path) -> None:
     tests = test_modules_in(folder, shown)
     if not tests:
         raise GuardrailsError(f"{shown}: no *_test.rego files: nothing to test")
-    results = run_tests(get_engine("auto"), _policies_for(folder), tests)
+    results = run_tests(get_engine("auto"), _policies_for(folder), [*tests, *_helpers(tests)])
     if not results:
         raise GuardrailsError(f"{shown}: the *_test.rego files define no test_* rules")
     for result in results:
@@ -47,11 +47,29 @@ def test(folder: Path) -> None:
         if result.passed:
             click.echo(f"PASS  {where}: {result.test.name}")
         else:
-            click.echo(f"FAIL  {where}: {result.test.name}: {result.detail}")
+            detail = result.detail.replace("\n", "\n      ")  # an engine error's excerpt
+            click.echo(f"FAIL  {where}: {result.test.name}: {detail}")
     failed = sum(1 for r in results if not r.passed)
     click.echo(f"{len(results) - failed} passed, {failed} failed")
     if failed:
         click.get_current_context().exit(1)
+
+
+def _helpers(tests: list[PolicyModule]) -> list[PolicyModule]:
+    """The shipped test helpers (`data.guardrails.testing`: a compliant `tool`,
+    `with_spec`, `catalog`, ...), for an organisation's tests to build their inputs
+    with, unless FOLDER has its own file of that name (or is the shipped library)."""
+    from guardrails.engine.interface import PolicyModule
+    from guardrails.shipped import shipped_dir
+
+    helpers = shipped_dir("policies") / "testing_test.rego"
+    if any(Path(module.file).name == helpers.name for module in tests):
+        return []
+    try:
+        text = helpers.read_text(encoding="utf-8")
+    except OSError as err:
+        raise GuardrailsError(f"{helpers}: cannot read the shipped test helpers: {err}") from None
+    return [PolicyModule(f"(shipped) {helpers.name}", text, True)]
 
 
 def _policies_for(folder: Path) -> PolicySet:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
+from guardrails import remedies
 from guardrails.catalog.safe_yaml import LoadError, load_bytes
 from guardrails.catalog.tree import Tree, WorkTree
 from guardrails.config import Config
@@ -108,13 +109,18 @@ def _level_marks(document: Mapping[str, Any], positions: Any) -> Iterable[tuple[
             yield rule_id, positions.locate(("rules", rule_id, "level"))
 
 
+def shipped_data() -> dict[str, Any]:
+    """The policy data shipped with the library, merged."""
+    data: dict[str, Any] = {}
+    shipped = shipped_dir("policies")
+    for _, document in _data_files(WorkTree(shipped.parent), shipped.name):
+        data = merge(data, document)
+    return data
+
+
 def policy_data(tree: Tree, config: Config) -> dict[str, Any]:
     """The shipped policy data merged with the organisation's."""
-    data: dict[str, Any] = {}
-    if config.default_policies:
-        shipped = shipped_dir("policies")
-        for _, document in _data_files(WorkTree(shipped.parent), shipped.name):
-            data = merge(data, document)
+    data = shipped_data() if config.default_policies else {}
     for _, document in _data_files(tree, config.policies):
         data = merge(data, document)
     for reserved in ("policies", "lib", "discovered"):
@@ -157,12 +163,46 @@ def rules_from(data: Mapping[str, Any]) -> dict[str, Rule]:
             category=entry["category"],
             severity=entry["severity"],
             level=entry["level"],
-            remediation=entry["remediation"],
+            remediation=remedies.render(
+                entry["remediation"], data, rule_id, entry["category"], entry["level"]
+            ),
             rationale=str(entry.get("rationale", "")),
             example=str(entry.get("example", "")),
             applies_to=applies_to,
+            help_uri=_help_uri(rule_id, entry),
+            choices=_choices(rule_id, entry, data),
         )
     return rules
+
+
+def _help_uri(rule_id: str, entry: Mapping[str, Any]) -> str:
+    """The rule's own documentation page (`help_uri`), checked to be an https URL."""
+    uri = entry.get("help_uri", "")
+    if not isinstance(uri, str) or (uri and not uri.startswith("https://")) or " " in uri:
+        raise GuardrailsError(
+            f"policy data: rule {rule_id}: help_uri must be an https:// URL of the page "
+            "that documents the rule"
+        )
+    return uri
+
+
+def _choices(
+    rule_id: str, entry: Mapping[str, Any], data: Mapping[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """The vocabulary named by the rule's `did_you_mean` (a policy data path): the keys
+    of a mapping with their descriptions, or the items of a list."""
+    path = entry.get("did_you_mean")
+    if path is None:
+        return ()
+    vocabulary = remedies.value_at(data, path) if isinstance(path, str) else None
+    if not isinstance(vocabulary, Mapping | list):
+        raise GuardrailsError(
+            f"policy data: rule {rule_id}: did_you_mean must name a list or mapping of the "
+            f"policy data, and {path!r} is neither"
+        )
+    if isinstance(vocabulary, Mapping):
+        return tuple((str(key), str(text)) for key, text in vocabulary.items())
+    return tuple((str(value), "") for value in vocabulary)
 
 
 def load_policy_set(tree: Tree, config: Config) -> PolicySet:

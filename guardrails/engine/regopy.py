@@ -41,7 +41,7 @@ def _error_lines(err: Exception, sources: Mapping[str, str]) -> str:
             column = offset - (source.rfind("\n", 0, offset) + 1) + 1
             where = f"{where}:{line}:{column}"
         found.append(f"{where}: {message}")
-    return "; ".join(found) or " ".join(text.split())
+    return "\n".join(found) or text.strip()
 
 
 class RegopyEvaluator:

@@ -10,9 +10,21 @@ from guardrails.engine.interface import UNDEFINED, EngineError, PolicySet
 
 
 def _clean(err: Exception) -> str:
-    """regorus messages carry a Rust backtrace; keep only the part a person reads."""
-    text = str(err).split("\nStack backtrace:")[0].strip()
-    return " ".join(line.strip() for line in text.splitlines() if line.strip() not in {"|", ""})
+    """regorus messages carry a Rust backtrace; keep only the part a person reads.
+
+    `--> file:line:col`, the source excerpt and `error: message` become
+    `file:line:col: message` with the excerpt under it, its lines (and the caret
+    under the column) kept as they are: squashed onto one line, they say nothing.
+    """
+    text = str(err).split("\nStack backtrace:")[0].strip("\n")
+    lines = [line.rstrip() for line in text.splitlines() if line.strip() not in {"|", ""}]
+    if len(lines) < 2 or not lines[0].startswith("--> "):
+        return "\n".join(lines)
+    found = next((i for i, line in enumerate(lines) if line.startswith("error: ")), None)
+    if found is None:
+        return "\n".join(lines)
+    head = f"{lines[0][4:].strip()}: {lines[found][len('error: ') :]}"
+    return "\n".join([head, *(f"  {line}" for line in lines[1:found] + lines[found + 1 :])])
 
 
 class RegorusEvaluator:

@@ -48,6 +48,8 @@ class ToolAccess:
     grants: bool = True
     """False for a tool that is blocked, refused or removed: its revocations are carried
     out, nothing is granted."""
+    seats: int | None = None
+    """Seats bought (`spec.cost.seats`), or None when the manifest does not say."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from guardrails.check import Checked
 from guardrails.errors import GuardrailsError
 from guardrails.provision.bindings import Binding, same_url
 from guardrails.provision.calls import CallCounter
-from guardrails.provision.identity_center import IdentityCenter
+from guardrails.provision.identity_center import DirectoryState, IdentityCenter
 from guardrails.provision.model import (
     Change,
     Notice,
@@ -82,6 +82,7 @@ def wanted_access(checked: Checked, bindings: Mapping[str, Binding]) -> Wanted:
         if binding is None:
             continue
         users, groups, admins = _people(manifest)
+        seats = (manifest.spec.get("cost") or {}).get("seats") if grants else None
         if binding.application and asks.get("identity_center") is not None:
             tools.append(
                 ToolAccess(
@@ -92,12 +93,17 @@ def wanted_access(checked: Checked, bindings: Mapping[str, Binding]) -> Wanted:
                     application=binding.application,
                     application_admin_group=binding.application_admin_group,
                     grants=grants,
+                    seats=seats,
                 )
             )
         if binding.scim is None:
             continue
         if asks.get("scim") is not None:
-            tools.append(ToolAccess(name, users, groups, admins, scim=binding.scim, grants=grants))
+            tools.append(
+                ToolAccess(
+                    name, users, groups, admins, scim=binding.scim, grants=grants, seats=seats
+                )
+            )
         else:  # the SCIM block was removed: its accounts are deactivated
             tools.append(ToolAccess(name, (), (), scim=binding.scim, grants=False))
     for name, binding in sorted(bindings.items()):
@@ -201,6 +207,7 @@ class Provisioner:
         center = IdentityCenter(self.settings.identity_center, self.counter)
         self.identity_center = center
         directory = center.read(wanted.tools)
+        notices += [_seats(tool, directory) for tool in wanted.tools if tool.seats is not None]
         changes, more = center.changes(wanted.tools, wanted.withheld)
         notices += more
         snapshots: dict[str, Any] = {}
@@ -264,6 +271,26 @@ def _by_person(changes: Iterable[Change]) -> dict[str, list[str]]:
             kinds = [""] if "" in vias else list(dict.fromkeys(vias))
             shown.setdefault(person, []).extend(f"{sign}{tool}{via}" for via in kinds)
     return shown
+
+
+def _seats(tool: ToolAccess, directory: DirectoryState) -> Notice:
+    """How many people the tool's groups and users grant access to, against its seats."""
+    people, _ = directory.people(tool)
+    sources = [
+        f"group {name}: {len(directory.groups[name].members)}"
+        for name in tool.groups
+        if name in directory.groups
+    ]
+    listed = set(tool.users) | set(tool.admins)
+    if listed:
+        sources.append(f"{len(listed)} listed")
+    message = (
+        f"grants access to {len(people)} {'person' if len(people) == 1 else 'people'} "
+        f"({', '.join(sources) or 'nobody'}; each counted once) against {tool.seats} seats bought"
+    )
+    if tool.seats is not None and len(people) > tool.seats:
+        message += f": {len(people) - tool.seats} more than the seats (buy seats or narrow access)"
+    return Notice(tool.tool, message)
 
 
 def _unique(notices: Iterable[Notice]) -> list[Notice]:

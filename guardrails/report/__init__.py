@@ -52,6 +52,36 @@ class Format(Protocol):
         ...
 
 
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def summary_line(outcome: Outcome) -> str:
+    """`3 manifests: 1 passed, 1 failed, 1 warned, 0 excepted; 2 errors, 1 warning`.
+
+    Each manifest is counted once, in its worst state; the findings are counted too,
+    so a warning on a manifest that also failed, or an error in an exception file
+    (which is no manifest), is never hidden behind a manifest count.
+    """
+    s = outcome.summary
+    noun = "manifest" if s.manifests == 1 else "manifests"
+    manifests = (
+        f"{s.manifests} {noun}: {s.passed} passed, {s.failed} failed, {s.warned} warned, "
+        f"{s.excepted} excepted"
+    )
+    statuses = [f.status for f in outcome.findings]
+    counts = [
+        _counted(statuses.count("blocking"), "error"),
+        _counted(statuses.count("warning"), "warning"),
+        _counted(statuses.count("excepted"), "excepted finding"),
+    ]
+    shown = [c for c in counts if not c.startswith("0 ")]
+    elsewhere = sum(1 for f in outcome.findings if f.category == "exception")
+    if elsewhere:
+        shown.append(_counted(elsewhere, "finding") + " in exception files")
+    return f"{manifests}; {', '.join(shown) or 'no findings'}"
+
+
 def render(name: str, report: Report) -> str:
     """Render `report` in format `name` (the module is imported only when used)."""
     module: Format = importlib.import_module(f"guardrails.report.{name}_format")

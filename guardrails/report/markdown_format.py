@@ -13,7 +13,7 @@ import os
 import re
 
 from guardrails.findings import Finding
-from guardrails.report import Report
+from guardrails.report import Report, summary_line
 
 _STATUS = {
     "failed": "❌ failed",
@@ -67,7 +67,6 @@ def _item(finding: Finding) -> str:
 def render(report: Report) -> str:
     """The summary as GitHub-flavoured Markdown."""
     outcome = report.outcome
-    s = outcome.summary
     by_file: dict[str, list[Finding]] = {}
     for finding in outcome.findings:
         by_file.setdefault(finding.file, []).append(finding)
@@ -75,8 +74,7 @@ def render(report: Report) -> str:
     out = [
         f"## Guardrails: {verdict}",
         "",
-        f"{s.manifests} manifests: {s.passed} passed, {s.failed} failed, "
-        f"{s.warned} warned, {s.excepted} excepted.",
+        f"{summary_line(outcome)}.",
         "",
     ]
     rows = [(m.name, m.file) for m in report.manifests]

@@ -63,7 +63,7 @@ def render(rules: Mapping[str, Rule]) -> str:
         ]
         if rule.rationale:
             out += ["", f"Why: {rule.rationale}"]
-        out += ["", f"How to comply: {rule.remediation}"]
+        out += ["", f"How to comply: {rule.remedy()}"]
         if rule.example:
             out += ["", "Compliant example:", "", "```yaml", rule.example.rstrip(), "```"]
     return "\n".join(out) + "\n"

@@ -9,6 +9,7 @@ dismissed rather than open.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -30,8 +31,29 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 
 
 def help_uri(rule_id: str) -> str:
-    """Where a rule is explained: its anchor in docs/rules.md."""
+    """Where a shipped rule is explained: its anchor in docs/rules.md."""
     return f"{RULES_DOC}#{rule_id.lower()}"
+
+
+@functools.cache
+def documented_rules() -> frozenset[str]:
+    """The rules docs/rules.md explains: the shipped library's and the built-in ones."""
+    from guardrails.catalog.load import SCHEMA_RULES
+    from guardrails.catalog.safe_yaml import load_bytes
+    from guardrails.decide import EXCEPTION_RULES
+    from guardrails.shipped import shipped_dir
+
+    rules = load_bytes((shipped_dir("policies") / "data" / "rules.yaml").read_bytes()).value
+    return frozenset({*SCHEMA_RULES, *EXCEPTION_RULES, *rules["rules"]})
+
+
+def _help_uri(rule: Rule) -> str | None:
+    """The organisation's page for the rule (`help_uri` in its metadata); else the
+    project's docs for a rule the project ships; else none: an organisation's own rule
+    is not documented by this project, and a link there would lead nowhere."""
+    if rule.help_uri:
+        return rule.help_uri
+    return help_uri(rule.id) if rule.id in documented_rules() else None
 
 
 def artifact_uri(file: str) -> str:
@@ -49,18 +71,17 @@ def artifact_uri(file: str) -> str:
 
 
 def _rule_descriptor(rule: Rule) -> dict[str, Any]:
-    help_text = rule.remediation
-    help_markdown = f"**How to fix:** {rule.remediation}"
+    help_text = rule.remedy()
+    help_markdown = f"**How to fix:** {help_text}"
     if rule.example:
         help_text += f"\n\nExample:\n{rule.example}"
         help_markdown += f"\n\nExample:\n\n```yaml\n{rule.example.rstrip()}\n```"
-    return {
+    descriptor: dict[str, Any] = {
         "id": rule.id,
         "name": "".join(part.capitalize() for part in rule.id.split("-")),
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.rationale or rule.title},
         "help": {"text": help_text, "markdown": help_markdown},
-        "helpUri": help_uri(rule.id),
         "defaultConfiguration": {
             "level": "warning" if rule.level == "advisory" else "error",
             "enabled": True,
@@ -73,6 +94,10 @@ def _rule_descriptor(rule: Rule) -> dict[str, Any]:
             "security-severity": _SECURITY_SEVERITY.get(rule.severity, "5.5"),
         },
     }
+    uri = _help_uri(rule)
+    if uri is not None:
+        descriptor["helpUri"] = uri
+    return descriptor
 
 
 def _rule_of(finding: Finding) -> Rule:

@@ -13,7 +13,7 @@ import re
 import click
 
 from guardrails.findings import Finding
-from guardrails.report import Report
+from guardrails.report import Report, summary_line
 
 _LABEL = {
     "blocking": ("error", "red"),
@@ -85,13 +85,8 @@ def _line(finding: Finding, color: bool) -> str:
 def render(report: Report) -> str:
     """Findings in file/line order, then a one-line summary."""
     out = [_line(f, report.color) for f in report.outcome.findings]
-    s = report.outcome.summary
     verdict = "blocked" if report.outcome.blocking else "ok"
     if report.color:
         verdict = click.style(verdict, fg="red" if report.outcome.blocking else "green", bold=True)
-    noun = "manifest" if s.manifests == 1 else "manifests"
-    out.append(
-        f"{s.manifests} {noun}: {s.passed} passed, {s.failed} failed, {s.warned} warned, "
-        f"{s.excepted} excepted — {verdict}"
-    )
+    out.append(f"{summary_line(report.outcome)} — {verdict}")
     return "\n".join(out) + "\n"

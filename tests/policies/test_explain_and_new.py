@@ -12,7 +12,8 @@ import yaml
 from tests.conftest import EXAMPLES, NOW, REPO, guardrails
 
 RULES = sorted(yaml.safe_load((REPO / "policies" / "data" / "rules.yaml").read_text())["rules"])
-BUILT_IN = ["SCHEMA-PARSE", "SCHEMA-INVALID", "SCHEMA-DUPLICATE-NAME", "EXC-EXPIRED"]
+BUILT_IN = ["SCHEMA-PARSE", "SCHEMA-INVALID", "SCHEMA-DUPLICATE-NAME", "SCHEMA-PLACEHOLDER"]
+BUILT_IN += ["EXC-EXPIRED", "EXC-UNKNOWN-TOOL"]
 
 # What a requester would type over each placeholder of the skeleton.
 FILLED = {
@@ -24,6 +25,7 @@ FILLED = {
     "<Vendor legal name>": "Livestorm SAS",
     "<YYYY-MM-DD>": "2027-09-30",
     "<true-or-false>": "true",
+    "<data-category>": "personal.contact",
     "<classification>": "confidential",
     "<jurisdiction>": "eu",
     "<sso>": "saml",
@@ -93,11 +95,16 @@ def test_new_manifest_passes_check_once_its_placeholders_are_filled(catalog: Pat
     text = written.read_text()
     assert text.startswith("# yaml-language-server: $schema=https://")
     assert "name: livestorm" in text
-    # Unfilled, it cannot pass: the placeholders break the schema.
+    # Unfilled, it cannot pass: every placeholder blocks at its own line.
     unfilled = guardrails("check", "-C", catalog, written, "--now", NOW, "-f", "json")
     assert unfilled.exit_code == 1
-    assert {f["rule"] for f in unfilled.json()["findings"]} == {"SCHEMA-INVALID"}
-    placeholders = set(re.findall(r"<[^<>\n]+>", text))
+    found = unfilled.json()["findings"]
+    assert {f["rule"] for f in found} == {"SCHEMA-PLACEHOLDER"}
+    lines = text.splitlines()
+    assert all(re.search(r"<[^<>\n]+>", lines[f["line"] - 1].split("#")[0]) for f in found)
+    values = [line for line in lines if re.search(r"<[^<>\n]+>", line.split("#")[0])]
+    assert len(found) == len(values)
+    placeholders = set(re.findall(r"<[^<>\n]+>", "\n".join(line.split("#")[0] for line in lines)))
     assert placeholders == set(FILLED), placeholders ^ set(FILLED)
     for placeholder, value in FILLED.items():
         text = text.replace(placeholder, value)
