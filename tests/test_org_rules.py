@@ -92,7 +92,12 @@ def test_an_org_rule_without_help_uri_has_no_link(acme: Path) -> None:
     rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert "helpUri" not in rules["ORG-BRAND-FREEZE"]
     results = sarif["runs"][0]["results"]
-    assert [r["ruleId"] for r in results] == ["ORG-BRAND-FREEZE", "SEC-SCIM-REQUIRED"]
+    # (this catalog's IT bound no application to canva: SEC-PROVISIONING-BINDING)
+    assert [r["ruleId"] for r in results] == [
+        "ORG-BRAND-FREEZE",
+        "SEC-SCIM-REQUIRED",
+        "SEC-PROVISIONING-BINDING",
+    ]
 
 
 def test_a_help_uri_that_is_no_https_link_is_refused(acme: Path) -> None:

@@ -92,7 +92,7 @@ def test_it_can_raise_a_category_and_the_rules_follow(catalog: Path) -> None:
         {"data": {"categories": ["personal.financial"], "residency": ["eu", "uk"]}},
     )
     assert findings(catalog, finance)["findings"] == []
-    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (catalog / "policies" / "data" / "floors.yaml").write_text(
         "classification:\n  floors:\n    personal.financial: restricted\n"
     )
@@ -148,7 +148,7 @@ def test_the_organisation_extends_the_vocabulary(catalog: Path) -> None:
     assert [f["rule"] for f in findings(catalog, loyal)["findings"]] == [
         "STD-DATA-CATEGORY-UNKNOWN"
     ]
-    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (catalog / "policies" / "data" / "categories.yaml").write_text(
         "data_categories:\n  personal.loyalty: Loyalty points of identified customers\n"
     )
@@ -163,7 +163,7 @@ def test_the_organisation_extends_the_vocabulary(catalog: Path) -> None:
 
 
 def test_remedies_name_the_values_in_force_in_every_format(catalog: Path) -> None:
-    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (catalog / "policies" / "data" / "finance.yaml").write_text(
         "cost:\n  max_term_months: 24\napprovers:\n  cost: [cfo@acme.example]\n"
     )
@@ -197,7 +197,7 @@ def test_remedies_name_the_values_in_force_in_every_format(catalog: Path) -> Non
 
 
 def test_a_remedy_offers_no_waiver_where_the_level_allows_none(catalog: Path) -> None:
-    (catalog / "policies" / "data").mkdir(parents=True)
+    (catalog / "policies" / "data").mkdir(parents=True, exist_ok=True)
     (catalog / "policies" / "data" / "levels.yaml").write_text(
         "rules:\n  COST-MULTI-YEAR: {level: hard-mandatory}\n"
     )
