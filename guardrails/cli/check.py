@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from guardrails.cli.options import now_option
+from guardrails.engine import ENGINES, ENGINES_HELP
 from guardrails.errors import GuardrailsError
 from guardrails.report import FORMATS
 
@@ -63,10 +64,10 @@ def _relative(path: Path, root: Path) -> str:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "regorus", "regopy", "opa"]),
+    type=click.Choice(ENGINES),
     default="auto",
     show_default=True,
-    help="Rego engine: auto = regorus where installed, else regopy; opa = an OPA server.",
+    help=ENGINES_HELP + ".",
 )
 @click.option("--opa-url", help="OPA server for --engine opa, e.g. http://localhost:8181.")
 @click.option(
