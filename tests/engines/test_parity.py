@@ -128,6 +128,7 @@ def test_the_suite_is_not_vacuous(catalogs: dict[str, Path]) -> None:
         ("dotted-i", "SEC-VENDOR-DENYLIST"),
         ("kelvin", "SEC-VENDOR-DENYLIST"),
         ("invalid-keys", "SEC-NO-SECRETS"),
+        ("backslash", "SEC-NO-SECRETS"),
         ("fractions", "COST-ANNUAL-THRESHOLD"),
         ("large-numbers", "SEC-SCIM-REQUIRED"),
     } <= fired
