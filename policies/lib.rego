@@ -11,7 +11,8 @@
 #   numbers from manifests and data are shown with number_text().
 # rego-cpp 1.5 (regopy) gets these wrong, so the library avoids them
 # (tests/engines/test_parity.py compares every verdict on regorus, regopy and OPA):
-# - the `(?i)` regex flag (an error): lower-case the text instead;
+# - the `(?i)` regex flag (an error): write each letter as a class (`[Aa]`, see
+#   letter_forms) instead;
 # - sprintf of a string built by concat/lower/... (mis-quoted): sprintf only raw input
 #   or data values and numbers, and assemble other messages with concat;
 # - `some k, v in x` inside a comprehension (does not compile): use `x[k]`;
@@ -78,7 +79,7 @@ letter_forms := {
 # shortest decimal that reads back as `n` (what json.marshal writes on every engine),
 # never in exponent form. Numbers in manifests and policy data lie within ±2^53 (the
 # loader refuses others), where every engine holds them exactly.
-number_text(n) := format_int(n + 0, 10) if { # + 0: -0 is written 0
+number_text(n) := format_int(n, 10) if {
 	n == floor(n)
 } else := text if {
 	text := json.marshal(n)

@@ -170,9 +170,11 @@ violation contains v if {
 # screens match at least what the exact checks match: a key ending in one of the key
 # words is followed by `"` in JSON text, and the credential patterns (matched here
 # never span a `"`. Keys are compared folded (lib.fold); a schema-valid manifest holds
-# only the schema's keys, all lower-case ASCII (every object in the schema is closed),
-# so the key screen reads its text as it is, while a manifest that breaks the schema
-# may hold any key and is always walked.
+# only the schema's keys (every object in the schema is closed), all lower-case ASCII
+# but apiVersion, so the key screen reads its text as it is (every manifest is a
+# suspect should the key words name apiVersion), while a manifest that breaks the
+# schema may hold any key and is always walked. tests/engines/test_parity.py holds
+# the schema to this.
 secret_keys := data.guardrails.secrets.key_words
 
 key_pattern := concat("", ["(^|[_-])(", secret_keys, ")$"])
@@ -180,7 +182,11 @@ key_pattern := concat("", ["(^|[_-])(", secret_keys, ")$"])
 # Key screen: a key word, its closing quote, then the `:` that makes it a key, so values
 # such as `token_env: HUBSPOT_SCIM_TOKEN` (in most manifests) are not suspects and the
 # catalog is not walked value by value. `{1,2}`: rego-cpp keeps the quote escaped (`\"`).
-suspects := (lib.screened(concat("", ["(", secret_keys, ")[^0-9A-Za-z_]{1,2}\\s*:"])) | lib.screened(value_screen)) | {name | input.invalid[name]}
+suspects := (lib.screened(concat("", ["(", secret_keys, ")[^0-9A-Za-z_]{1,2}\\s*:"])) | lib.screened(value_screen)) | {name | input.invalid[name]} | mixed_case_key_suspects
+
+mixed_case_key_suspects := {name | input.manifests[name]} if {
+	regex.match(key_pattern, lib.fold("apiVersion"))
+} else := set()
 
 value_screen := concat("|", [p | some p in data.guardrails.secrets.patterns])
 

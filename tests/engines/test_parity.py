@@ -18,6 +18,8 @@ where it is missing these tests fail (the OPA cases cannot run), they never skip
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,3 +186,30 @@ def test_numbers_beyond_2_53_are_refused_at_their_line(tmp_path: Path) -> None:
         "(9007199254740992): not every Rego engine holds it exactly; write a smaller number, "
         "or quote it to keep it as text"
     )
+
+
+def test_schema_valid_manifests_hold_only_lower_case_ascii_keys() -> None:
+    """What the secrets rule's key screen relies on (policies/security.rego): every object
+    of the manifest schema is closed, and its keys are lower-case ASCII but apiVersion
+    (which the rule names), so the text of a schema-valid manifest needs no case folding
+    to find a secret-looking key."""
+    schema = json.loads((REPO / "schemas" / "manifest-v1.schema.json").read_text())
+
+    def objects(node: object) -> Iterator[dict[str, object]]:
+        if isinstance(node, dict):
+            if node.get("type") == "object" or "properties" in node:
+                yield node
+            for value in node.values():
+                yield from objects(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from objects(value)
+
+    found = list(objects(schema))
+    assert found
+    for node in found:
+        assert node.get("additionalProperties") is False and "patternProperties" not in node
+        properties = node.get("properties", {})
+        assert isinstance(properties, dict)
+        mixed = [k for k in properties if not re.fullmatch(r"[a-z0-9_]+", k)]
+        assert mixed in ([], ["apiVersion"]), mixed
