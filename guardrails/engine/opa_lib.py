@@ -22,12 +22,13 @@ from typing import Any
 
 from guardrails.engine.interface import UNDEFINED, EngineError, PolicySet
 
-# OPA reports several errors as "N errors occurred:\n<file>:<row>: <code>: <msg>\n\t<src>".
-_NOISE = ("errors occurred:", "error occurred:")
-
 
 def _clean(message: str) -> str:
-    """OPA's message on one line: the error lines, without the quoted source under them."""
+    """OPA's message on one line: the error lines, without the quoted source under them.
+
+    OPA writes several errors as `N errors occurred:` and, for each, a line
+    `<file>:<row>: <code>: <message>` and the source it quotes, indented by a tab.
+    """
     kept = [
         line.strip()
         for line in message.splitlines()
@@ -36,7 +37,7 @@ def _clean(message: str) -> str:
     return " ".join(kept)
 
 
-def load_opa(modules: Sequence[tuple[str, str]], data: Mapping[str, Any]) -> Any:
+def _load(modules: Sequence[tuple[str, str]], data: Mapping[str, Any]) -> Any:
     """A compiled `opa_bindings.OpaEngine` holding `modules` ((id, source)) and `data`.
 
     Raises `EngineError` when the wheel is missing or the modules do not compile as a
@@ -50,9 +51,10 @@ def load_opa(modules: Sequence[tuple[str, str]], data: Mapping[str, Any]) -> Any
             "--ignore-requires-python opa-golib-python-bindings==0.4.4 "
             "(wheels for x86_64 Linux and macOS)"
         ) from None
+    try:
+        engine = OpaEngine()
     except OSError as err:  # the wheel is there but its shared library will not load
         raise EngineError(f"opa-lib: cannot load OPA's Go library: {err}") from None
-    engine = OpaEngine()
     try:
         for module_id, text in modules:
             engine.add_policy(module_id, text)
@@ -94,4 +96,4 @@ class OpaLibEngine:
     def prepare(self, policies: PolicySet) -> OpaLibEvaluator:
         """Compile every module; an error names its file and line."""
         modules = [(module.file, module.text) for module in policies.modules]
-        return OpaLibEvaluator(load_opa(modules, {"guardrails": dict(policies.data)}))
+        return OpaLibEvaluator(_load(modules, {"guardrails": dict(policies.data)}))
