@@ -7,12 +7,12 @@ import rego.v1
 
 settings := data.guardrails.access
 
-free_mail := {lower(d) | some d in settings.free_mail_domains}
+free_mail := {lib.fold(d) | some d in settings.free_mail_domains}
 
 # Manifests with an address at a free-mail domain somewhere in their text (see
 # lib.screened): only those are checked address by address.
-free_mail_suspects := lib.screened_lower(concat("", [
-	"@(", concat("|", [lib.regex_literal(lower(d)) | some d in settings.free_mail_domains]), ")[^0-9A-Za-z_]",
+free_mail_suspects := lib.screened(concat("", [
+	"@(", concat("|", [lib.screen_folded(d) | some d in settings.free_mail_domains]), ")[^0-9A-Za-z_]",
 ])) if {
 	count(free_mail) > 0
 } else := set()
@@ -24,8 +24,9 @@ violation contains v if {
 	users > settings.max_listed_users
 	v := {
 		"rule": "ACC-USE-GROUPS", "manifest": name, "path": ["spec", "access", "users"],
-		"message": sprintf("%d users listed one by one (more than %d): grant access through a directory group", [
-			users, settings.max_listed_users,
+		"message": concat("", [
+			lib.number_text(users), " users listed one by one (more than ",
+			lib.number_text(settings.max_listed_users), "): grant access through a directory group",
 		]),
 	}
 }

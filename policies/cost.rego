@@ -16,8 +16,9 @@ violation contains v if {
 	annual > settings.annual_threshold
 	v := {
 		"rule": "COST-ANNUAL-THRESHOLD", "manifest": name, "path": ["spec", "cost", "annual"],
-		"message": sprintf("annual cost %v %v is above the %v approval threshold", [
-			annual, object.get(m.spec.cost, "currency", ""), settings.annual_threshold,
+		"message": concat("", [
+			"annual cost ", lib.number_text(annual), " ", object.get(m.spec.cost, "currency", ""),
+			" is above the ", lib.number_text(settings.annual_threshold), " approval threshold",
 		]),
 	}
 }
@@ -33,9 +34,11 @@ violation contains v if {
 	(12 * one_time) + (annual * term) > 12 * settings.tco_threshold
 	v := {
 		"rule": "COST-TCO-THRESHOLD", "manifest": name, "path": ["spec", "cost"],
-		"message": sprintf("total cost of ownership about %v %v (one-time %v + annual %v over %v months) is above the %v threshold", [
-			round(one_time + ((annual * term) / 12)), object.get(cost, "currency", ""),
-			one_time, annual, term, settings.tco_threshold,
+		"message": concat("", [
+			"total cost of ownership about ", lib.number_text(round(one_time + ((annual * term) / 12))),
+			" ", object.get(cost, "currency", ""), " (one-time ", lib.number_text(one_time),
+			" + annual ", lib.number_text(annual), " over ", lib.number_text(term),
+			" months) is above the ", lib.number_text(settings.tco_threshold), " threshold",
 		]),
 	}
 }
@@ -47,8 +50,9 @@ violation contains v if {
 	term > settings.max_term_months
 	v := {
 		"rule": "COST-MULTI-YEAR", "manifest": name, "path": ["spec", "cost", "term_months"],
-		"message": sprintf("a %d-month term commits beyond the %d months allowed without finance approval", [
-			term, settings.max_term_months,
+		"message": concat("", [
+			"a ", lib.number_text(term), "-month term commits beyond the ",
+			lib.number_text(settings.max_term_months), " months allowed without finance approval",
 		]),
 	}
 }
@@ -72,8 +76,9 @@ violation contains v if {
 	renewal <= renewal_warn_until
 	v := {
 		"rule": "COST-RENEWAL-NEAR", "manifest": name, "path": ["spec", "cost", "renewal_date"],
-		"message": sprintf("renews on %s, within %d days: review seats and usage before it renews", [
-			renewal, settings.renewal_notice_days,
+		"message": concat("", [
+			"renews on ", renewal, ", within ", lib.number_text(settings.renewal_notice_days),
+			" days: review seats and usage before it renews",
 		]),
 	}
 }

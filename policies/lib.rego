@@ -1,10 +1,18 @@
 # Helpers shared by the guardrails policy packages.
 #
 # Plain Rego v1 in the subset OPA, regorus and rego-cpp agree on: no wall clock (the
-# date is input.now), no rego.metadata, no engine-specific built-ins. rego-cpp 1.5
-# (regopy) gets these wrong, so the library avoids them (tests/engines/test_parity.py
-# compares every verdict):
-# - the `(?i)` regex flag (an error): lower-case the text instead;
+# date is input.now), no rego.metadata, no engine-specific built-ins. Where the
+# engines' built-ins differ, the library uses only what they share, by construction:
+# - lower()/upper() differ outside ASCII (regorus lower-cases İ to i + U+0307, OPA to
+#   i, rego-cpp not at all): names are compared with fold() below;
+# - json.marshal escapes & < > U+2028 U+2029 in OPA only: the screens read canonical()
+#   text, in which every engine writes them raw;
+# - sprintf's %v writes fractions differently (OPA: 1234567.5 as 1.2345675e+06):
+#   numbers from manifests and data are shown with number_text().
+# rego-cpp 1.5 (regopy) gets these wrong, so the library avoids them
+# (tests/engines/test_parity.py compares every verdict on regorus, regopy and OPA):
+# - the `(?i)` regex flag (an error): write each letter as a class (`[Aa]`, see
+#   letter_forms) instead;
 # - sprintf of a string built by concat/lower/... (mis-quoted): sprintf only raw input
 #   or data values and numbers, and assemble other messages with concat;
 # - `some k, v in x` inside a comprehension (does not compile): use `x[k]`;
@@ -36,8 +44,55 @@ date_after(days) := time.format([
 # Number of people who would use the tool: seats or listed users, whichever is larger.
 user_count(m) := max({object.get(m.spec, ["cost", "seats"], 0), count(object.get(m.spec, ["access", "users"], []))})
 
-# The lower-cased domain of an email address.
-email_domain(email) := lower(substring(email, indexof(email, "@") + 1, -1))
+# The domain of an email address, folded (see fold).
+email_domain(email) := fold(substring(email, indexof(email, "@") + 1, -1))
+
+# --- Case folding ----------------------------------------------------------------
+#
+# `text` with its letters compared case-insensitively, the same on every engine: the
+# ASCII letters lower-cased, and the two letters whose lower case is ASCII (İ and the
+# Kelvin sign K, U+212A) mapped to it, so no look-alike passes one engine and not another.
+# Every other character is kept as it is (lower() is not the same function on every
+# engine outside ASCII). Names in policy data are folded the same way.
+fold(text) := strings.replace_n(folded_letters, text)
+
+folded_letters := {
+	"A": "a", "B": "b", "C": "c", "D": "d", "E": "e", "F": "f", "G": "g", "H": "h", "I": "i",
+	"J": "j", "K": "k", "L": "l", "M": "m", "N": "n", "O": "o", "P": "p", "Q": "q", "R": "r",
+	"S": "s", "T": "t", "U": "u", "V": "v", "W": "w", "X": "x", "Y": "y", "Z": "z",
+	"İ": "i", "K": "k",
+}
+
+# Each letter fold() yields, as a regex for every letter that folds to it (an
+# alternation where a form is not ASCII: rego-cpp's character classes hold bytes).
+letter_forms := {
+	"a": "[Aa]", "b": "[Bb]", "c": "[Cc]", "d": "[Dd]", "e": "[Ee]", "f": "[Ff]", "g": "[Gg]",
+	"h": "[Hh]", "i": "(?:[Ii]|İ)", "j": "[Jj]", "k": "(?:[Kk]|K)", "l": "[Ll]", "m": "[Mm]",
+	"n": "[Nn]", "o": "[Oo]", "p": "[Pp]", "q": "[Qq]", "r": "[Rr]", "s": "[Ss]", "t": "[Tt]",
+	"u": "[Uu]", "v": "[Vv]", "w": "[Ww]", "x": "[Xx]", "y": "[Yy]", "z": "[Zz]",
+}
+
+# --- Numbers in messages -------------------------------------------------------------
+#
+# `n` as text, the same on every engine (sprintf's %v is not: OPA writes 1234567.5
+# as 1.2345675e+06, regorus 1e21 in full): whole numbers in digits, fractions as the
+# shortest decimal that reads back as `n` (what json.marshal writes on every engine),
+# never in exponent form. Numbers in manifests and policy data lie within ±2^53 (the
+# loader refuses others), where every engine holds them exactly.
+number_text(n) := format_int(n, 10) if {
+	n == floor(n)
+} else := text if {
+	text := json.marshal(n)
+	not contains(text, "e")
+} else := concat("", [sign, "0.", zeros, digits]) if {
+	# 1.5e-07 (OPA, rego-cpp) or 1.5e-7 (regorus): only fractions below 0.0001
+	text := json.marshal(n)
+	parts := split(trim_prefix(text, "-"), "e")
+	digits := replace(parts[0], ".", "")
+	places := to_number(trim_left(trim_prefix(parts[1], "-"), "0"))
+	zeros := concat("", [zero | some _ in numbers.range(2, places); zero := "0"])
+	sign := substring(text, 0, count(text) - count(trim_prefix(text, "-")))
+}
 
 # Every manifest by name, schema-valid (input.manifests) or not (input.invalid).
 every_manifest[name] := m if some name, m in input.manifests
@@ -68,18 +123,17 @@ catalog_names := {name | some name in object.get(input, "names", [])}
 # Some checks look at every string of a manifest (secrets), at every email (free-mail
 # accounts) or at a value most manifests do not have (a denied vendor). Doing that
 # value by value costs microseconds each, seconds per 10,000 manifests. Instead the
-# catalog is turned into JSON text, and a rule asks `screened(pattern)` (or
-# `screened_lower`, on lower-cased text) for the names of the manifests whose JSON
-# text matches: one regex over the whole catalog; only if it matches, one per block of
-# `block_size` manifests; then one per manifest of a block that matched. The rule then
-# checks those few manifests exactly. A screen may match more than the exact check,
-# never less: write screen patterns that match the JSON text of whatever the exact
-# check finds (and, for rego-cpp, never end a pattern with `"`: use `[^0-9A-Za-z_]`).
+# catalog is turned into JSON text, and a rule asks `screened(pattern)` for the names
+# of the manifests whose JSON text matches: one regex over the whole catalog; only if
+# it matches, one per block of `block_size` manifests; then one per manifest of a
+# block that matched. The rule then checks those few manifests exactly. A screen may
+# match more than the exact check, never less: build patterns for names from policy
+# data with `screen_literal` (or `screen_folded`, for names compared folded), which
+# match the JSON text of a string equal to the name, and end a pattern with
+# `[^0-9A-Za-z_]` rather than `"` (rego-cpp never matches a pattern ending in `"`).
 block_size := 100
 
-catalog_text := concat("\n", [json.marshal(input.manifests), json.marshal(object.get(input, "invalid", {}))])
-
-catalog_lower := lower(catalog_text)
+catalog_text := canonical(concat("\n", [json.marshal(input.manifests), json.marshal(object.get(input, "invalid", {}))]))
 
 sorted_names := sort([name | every_manifest[name]])
 
@@ -88,8 +142,8 @@ text_blocks := [block |
 	some i in numbers.range(0, ceil(count(sorted_names) / block_size) - 1)
 	start := i * block_size
 	names := array.slice(sorted_names, start, start + block_size)
-	text := json.marshal([m | some name in names; m := every_manifest[name]])
-	block := {"names": names, "text": text, "lower": lower(text)}
+	text := canonical(json.marshal([m | some name in names; m := every_manifest[name]]))
+	block := {"names": names, "text": text}
 ]
 
 # Names of the manifests whose JSON text matches `pattern`.
@@ -98,17 +152,42 @@ screened(pattern) := {name |
 	some block in text_blocks
 	regex.match(pattern, block.text)
 	some name in block.names
-	regex.match(pattern, json.marshal(every_manifest[name]))
+	regex.match(pattern, canonical(json.marshal(every_manifest[name])))
 }
 
-# Names of the manifests whose lower-cased JSON text matches `pattern`.
-screened_lower(pattern) := {name |
-	regex.match(pattern, catalog_lower)
-	some block in text_blocks
-	regex.match(pattern, block.lower)
-	some name in block.names
-	regex.match(pattern, lower(json.marshal(every_manifest[name])))
+# JSON text as every engine writes it. OPA escapes & < > U+2028 U+2029 as \u0026 ...
+# (Go's HTML-safe JSON); regorus and rego-cpp write them raw, so canonical() writes
+# them raw too. Every other character is written alike by all three. A `\\` (an
+# escaped backslash) is set aside first, so `\\u0026` (a backslash, then the text
+# u0026) stays as it is. Where this engine escapes none of them, the text is unchanged.
+canonical(text) := text if {
+	count(escaped_here) == 0
+} else := replace(strings.replace_n(escaped_here, replace(text, "\\\\", "\u0001")), "\u0001", "\\\\")
+
+escaped_here := {escape: raw |
+	some raw in ["&", "<", ">", "\u2028", "\u2029"]
+	escape := marshalled_body(raw)
+	escape != raw
 }
+
+# A regex that matches, in canonical JSON text, a string value equal to `name`.
+screen_literal(name) := regex_literal(json_body(name))
+
+# A regex that matches, in canonical JSON text, a string value whose fold() equals
+# that of `name`: each letter as every letter that folds alike.
+screen_folded(name) := concat("", [pattern |
+	some char in chars
+	pattern := object.get(letter_forms, fold(char), regex_literal(char))
+]) if chars := split(json_body(name), "")
+
+# `text` as it is written inside a JSON string in canonical JSON text.
+json_body(text) := canonical(marshalled_body(text))
+
+# `text` as json.marshal writes it inside a JSON string on this engine: without the
+# quotes around it, which rego-cpp keeps escaped (`\"`) in the text it returns.
+marshalled_body(text) := trim_suffix(trim_prefix(json.marshal(text), quote), quote)
+
+quote := substring(json.marshal(""), 0, floor(count(json.marshal("")) / 2))
 
 # `text` with the regex metacharacters escaped, to match it literally in a screen.
 regex_literal(text) := replace(replace(replace(replace(replace(replace(replace(

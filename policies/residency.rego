@@ -64,7 +64,7 @@ violation contains v if {
 # Manifests whose text names a category of `categories` (see lib.screened): only those
 # are looked at by the rules about rare categories.
 naming(categories) := lib.screened(concat("", [
-	"(", concat("|", [lib.regex_literal(c) | categories[c]]), ")[^0-9A-Za-z_]",
+	"(", concat("|", [lib.screen_literal(c) | categories[c]]), ")[^0-9A-Za-z_]",
 ])) if {
 	count(categories) > 0
 } else := set()
@@ -95,7 +95,9 @@ violation contains v if {
 	days > limit
 	v := {
 		"rule": "RES-RETENTION-MAX", "manifest": name, "path": ["spec", "data", "retention_days"],
-		"message": sprintf("%s data may be kept at most %d days, not %d", [category, limit, days]),
+		"message": concat("", [
+			category, " data may be kept at most ", lib.number_text(limit), " days, not ", lib.number_text(days),
+		]),
 	}
 }
 

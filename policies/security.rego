@@ -93,8 +93,9 @@ cert_date_violation(name, i, c) := {
 } else := {
 	"rule": "SEC-CERT-EXPIRING", "manifest": name,
 	"path": ["spec", "vendor", "certifications", i, "expires"],
-	"message": sprintf("%s expires on %s, within %d days", [
-		c.name, c.expires, settings.certifications.expiring_days,
+	"message": concat("", [
+		c.name, " expires on ", c.expires, ", within ",
+		lib.number_text(settings.certifications.expiring_days), " days",
 	]),
 }
 
@@ -106,8 +107,9 @@ violation contains v if {
 	users > settings.scim.max_users_without_scim
 	v := {
 		"rule": "SEC-SCIM-REQUIRED", "manifest": name, "path": ["spec", "auth", "scim"],
-		"message": sprintf("%d users but no SCIM provisioning (limit without SCIM: %d)", [
-			users, settings.scim.max_users_without_scim,
+		"message": concat("", [
+			lib.number_text(users), " users but no SCIM provisioning (limit without SCIM: ",
+			lib.number_text(settings.scim.max_users_without_scim), ")",
 		]),
 	}
 }
@@ -119,7 +121,10 @@ violation contains v if {
 	admins > settings.admins.max
 	v := {
 		"rule": "SEC-ADMIN-COUNT", "manifest": name, "path": ["spec", "access", "admins"],
-		"message": sprintf("%d administrators; at most %d may hold admin rights", [admins, settings.admins.max]),
+		"message": concat("", [
+			lib.number_text(admins), " administrators; at most ", lib.number_text(settings.admins.max),
+			" may hold admin rights",
+		]),
 	}
 }
 
@@ -137,9 +142,10 @@ violation contains v if {
 
 has_admins(m) if count(m.spec.access.admins) > 0
 
-# SEC-VENDOR-DENYLIST (only manifests whose text names a denied vendor are looked at)
-denied_suspects := lib.screened_lower(concat("", [
-	"(", concat("|", [lib.regex_literal(vendor) | settings.vendors.denied[vendor]]), ")[^0-9A-Za-z_]",
+# SEC-VENDOR-DENYLIST (only manifests whose text names a denied vendor are looked at;
+# names compare folded, see lib.fold)
+denied_suspects := lib.screened(concat("", [
+	"(", concat("|", [lib.screen_folded(vendor) | settings.vendors.denied[vendor]]), ")[^0-9A-Za-z_]",
 ])) if {
 	count(settings.vendors.denied) > 0
 } else := set()
@@ -147,7 +153,8 @@ denied_suspects := lib.screened_lower(concat("", [
 violation contains v if {
 	some name in denied_suspects
 	m := input.manifests[name]
-	reason := settings.vendors.denied[lower(m.spec.vendor.name)]
+	some vendor, reason in settings.vendors.denied
+	lib.fold(vendor) == lib.fold(m.spec.vendor.name)
 	v := {
 		"rule": "SEC-VENDOR-DENYLIST", "manifest": name, "path": ["spec", "vendor", "name"],
 		"message": sprintf("vendor %s is on the denylist: %s", [m.spec.vendor.name, reason]),
@@ -165,7 +172,12 @@ violation contains v if {
 # (lib.screened) and only the manifests that match are walked value by value. The
 # screens match at least what the exact checks match: a key ending in one of the key
 # words is followed by `"` in JSON text, and the credential patterns (matched here
-# never span a `"`.
+# never span a `"`. Keys are compared folded (lib.fold); a schema-valid manifest holds
+# only the schema's keys (every object in the schema is closed), all lower-case ASCII
+# but apiVersion, so the key screen reads its text as it is (every manifest is a
+# suspect should the key words name apiVersion), while a manifest that breaks the
+# schema may hold any key and is always walked. tests/engines/test_parity.py holds
+# the schema to this.
 secret_keys := data.guardrails.secrets.key_words
 
 key_pattern := concat("", ["(^|[_-])(", secret_keys, ")$"])
@@ -173,7 +185,11 @@ key_pattern := concat("", ["(^|[_-])(", secret_keys, ")$"])
 # Key screen: a key word, its closing quote, then the `:` that makes it a key, so values
 # such as `token_env: HUBSPOT_SCIM_TOKEN` (in most manifests) are not suspects and the
 # catalog is not walked value by value. `{1,2}`: rego-cpp keeps the quote escaped (`\"`).
-suspects := lib.screened_lower(concat("", ["(", secret_keys, ")[^0-9A-Za-z_]{1,2}\\s*:"])) | lib.screened(value_screen)
+suspects := (lib.screened(concat("", ["(", secret_keys, ")[^0-9A-Za-z_]{1,2}\\s*:"])) | lib.screened(value_screen)) | {name | input.invalid[name]} | mixed_case_key_suspects
+
+mixed_case_key_suspects := {name | input.manifests[name]} if {
+	regex.match(key_pattern, lib.fold("apiVersion"))
+} else := set()
 
 value_screen := concat("|", [p | some p in data.guardrails.secrets.patterns])
 
@@ -185,7 +201,7 @@ violation contains v if {
 	count(path) > 0
 	key := path[count(path) - 1]
 	is_string(key)
-	regex.match(key_pattern, lower(key))
+	regex.match(key_pattern, lib.fold(key))
 	v := {
 		"rule": "SEC-NO-SECRETS", "manifest": name, "path": path,
 		"message": concat("", ["key '", key, "' holds a literal secret"]),

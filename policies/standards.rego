@@ -10,7 +10,7 @@ settings := data.guardrails.standards
 
 known_teams := {t | some t in settings.teams}
 
-shared_mailboxes := {b | some b in settings.shared_mailboxes}
+shared_mailboxes := {lib.fold(b) | some b in settings.shared_mailboxes}
 
 # STD-OWNER-TEAM: the team is one the organisation knows (when it lists them) ...
 violation contains v if {
@@ -24,9 +24,9 @@ violation contains v if {
 }
 
 # ... and the owner is a person, not a shared mailbox (only manifests whose text has
-# such an address are looked at).
-shared_mailbox_suspects := lib.screened_lower(concat("", [
-	"(", concat("|", [lib.regex_literal(box) | some box in settings.shared_mailboxes]), ")@",
+# such an address are looked at; mailbox names compare folded, see lib.fold).
+shared_mailbox_suspects := lib.screened(concat("", [
+	"(", concat("|", [lib.screen_folded(box) | some box in settings.shared_mailboxes]), ")@",
 ])) if {
 	count(settings.shared_mailboxes) > 0
 } else := set()
@@ -34,7 +34,7 @@ shared_mailbox_suspects := lib.screened_lower(concat("", [
 violation contains v if {
 	some name in shared_mailbox_suspects
 	m := input.manifests[name]
-	mailbox := lower(substring(m.metadata.owner, 0, indexof(m.metadata.owner, "@")))
+	mailbox := lib.fold(substring(m.metadata.owner, 0, indexof(m.metadata.owner, "@")))
 	shared_mailboxes[mailbox]
 	v := {
 		"rule": "STD-OWNER-TEAM", "manifest": name, "path": ["metadata", "owner"],
@@ -112,7 +112,7 @@ flow_problem(target) := "whose classification is public" if {
 
 # STD-STANDARD-TOOL (only manifests whose text names a standard capability are looked at)
 standard_suspects := lib.screened(concat("", [
-	"(", concat("|", [lib.regex_literal(c) | settings.tools[c]]), ")[^0-9A-Za-z_]",
+	"(", concat("|", [lib.screen_literal(c) | settings.tools[c]]), ")[^0-9A-Za-z_]",
 ])) if {
 	count(settings.tools) > 0
 } else := set()

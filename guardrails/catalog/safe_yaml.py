@@ -166,6 +166,16 @@ class _TooLong(_Refused):
     """A decimal integer with more digits than Python converts (quadratic work)."""
 
 
+class _NotExact(_Refused):
+    """A number beyond ±2^53, which not every Rego engine holds exactly."""
+
+
+# regorus holds numbers as 64-bit floats (exact to 2^53), OPA as exact decimals: a
+# larger number would be compared and shown differently by each (the policies' verdict
+# must not depend on the engine).
+_EXACT = 2**53
+
+
 # A plain scalar can only be null, a boolean or a number when it starts with one of
 # these; everything else is a string, which is most of a manifest, so skip the regexes.
 _NOT_ALWAYS_TEXT = frozenset("0123456789+-.~nNtTfF")
@@ -180,17 +190,23 @@ def _plain_scalar(text: str) -> Any:
         return _BOOL[text]
     if _INT.match(text):
         if text.startswith("0o"):
-            return int(text[2:], 8)
-        if text.startswith("0x"):
-            return int(text[2:], 16)
-        try:
-            return int(text)
-        except ValueError:  # over `sys.get_int_max_str_digits()`
-            raise _TooLong from None
+            whole = int(text[2:], 8)
+        elif text.startswith("0x"):
+            whole = int(text[2:], 16)
+        else:
+            try:
+                whole = int(text)
+            except ValueError:  # over `sys.get_int_max_str_digits()`
+                raise _TooLong from None
+        if abs(whole) > _EXACT:
+            raise _NotExact
+        return whole
     if _FLOAT.match(text):
         number = float(text)
         if math.isinf(number):  # too large for a float (1e999)
             raise _NotFinite
+        if abs(number) > _EXACT:
+            raise _NotExact
         return number
     if _INF.match(text) or _NAN.match(text):
         raise _NotFinite  # YAML has them; JSON, and so the policies, do not
@@ -247,6 +263,12 @@ class _Builder:
                 raise LoadError(
                     f"a {len(node.value):,}-digit number is larger than any value the schema "
                     "allows; write the real amount",
+                    _mark(node.start_mark),
+                ) from None
+            except _NotExact:
+                raise LoadError(
+                    f"{node.value} is beyond ±2^53 (9007199254740992): not every Rego engine "
+                    "holds it exactly; write a smaller number, or quote it to keep it as text",
                     _mark(node.start_mark),
                 ) from None
         if id(node) in self.active:

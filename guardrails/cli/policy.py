@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from guardrails.engine import AUTO_HELP, LOCAL_ENGINES
 from guardrails.errors import GuardrailsError
 
 if TYPE_CHECKING:
@@ -21,7 +22,15 @@ def policy() -> None:
 
 @policy.command("test")
 @click.argument("folder", required=False, default="policies", type=click.Path(path_type=Path))
-def test(folder: Path) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(LOCAL_ENGINES),
+    default="auto",
+    show_default=True,
+    help=f"Rego engine to run the tests on: {AUTO_HELP}; opa-lib = real OPA (needs the "
+    "opa-golib-python-bindings wheel).",
+)
+def test(folder: Path, engine: str) -> None:
     """Run the Rego unit tests of FOLDER (default: policies).
 
     Every rule named `test_*` in a `*_test.rego` file under FOLDER is a test; it passes
@@ -39,7 +48,7 @@ def test(folder: Path) -> None:
     tests = test_modules_in(folder, shown)
     if not tests:
         raise GuardrailsError(f"{shown}: no *_test.rego files: nothing to test")
-    results = run_tests(get_engine("auto"), _policies_for(folder), [*tests, *_helpers(tests)])
+    results = run_tests(get_engine(engine), _policies_for(folder), [*tests, *_helpers(tests)])
     if not results:
         raise GuardrailsError(f"{shown}: the *_test.rego files define no test_* rules")
     for result in results:

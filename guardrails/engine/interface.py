@@ -108,18 +108,32 @@ def violations_from(value: Any, query: str = VIOLATIONS_QUERY) -> list[Violation
     for package, document in sorted(value.items()):
         if not isinstance(document, Mapping):
             continue
-        for item in document.get("violation", []):
+        items = document.get("violation", [])
+        if not isinstance(items, list):
+            raise EngineError(f"policy package {package!r}: its violation is not a set")
+        for item in items:
             if not (
                 isinstance(item, Mapping)
                 and isinstance(item.get("rule"), str)
                 and isinstance(item.get("manifest"), str)
                 and isinstance(item.get("message"), str)
                 and isinstance(item.get("path", []), list)
+                and all(_path_step(step) for step in item.get("path", []))
             ):
+                shown = repr(item)
                 raise EngineError(
-                    f"policy package {package!r} returned a malformed violation {item!r}: "
-                    "it needs string rule, manifest and message and a list path"
+                    f"policy package {package!r} returned a malformed violation "
+                    f"{shown if len(shown) <= 200 else shown[:197] + '...'}: it needs string "
+                    "rule, manifest and message and a path of keys and indexes"
                 )
-            path = tuple(p for p in item.get("path", []) if isinstance(p, str | int))
-            found.append(Violation(item["rule"], item["manifest"], path, item["message"]))
+            found.append(
+                Violation(
+                    item["rule"], item["manifest"], tuple(item.get("path", [])), item["message"]
+                )
+            )
     return found
+
+
+def _path_step(step: Any) -> bool:
+    """A key (string) or an index (a whole number, not a boolean)."""
+    return isinstance(step, str) or (isinstance(step, int) and not isinstance(step, bool))

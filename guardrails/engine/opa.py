@@ -1,206 +1,61 @@
-"""OPA server engine: the same query, asked of a running OPA through opa-python-client.
+"""OPA server engine: the same query, asked of a running OPA over its REST API.
 
 The server is expected to hold the policies and their data already, deployed as the
 bundle `guardrails policy bundle` builds (or pushed with `guardrails policy push` on
 a development server). Guardrails sends only the input: one
-`POST /v1/data/guardrails/policies` with `{"input": ...}`.
+`POST /v1/data/guardrails/policies` with `{"input": ...}` (opa_http.py sends it).
 
-Fails closed: unreachable, timed out, an HTTP error, a reply that is not JSON, an
-undefined decision (no `result`), a server whose bundle revision is not the one the
-local policies build, or one lacking a policy package they define (a stale
-deployment would otherwise decide by other rules) is an `EngineError` (exit 2),
-never a pass. The token is read from the environment
-variable the user names and is never printed.
+Fails closed: unreachable, too slow, a redirect, an HTTP error, a reply that is too
+large or not JSON, an undefined decision (no `result`), a reply without verdicts
+(every policy package defined here must answer with a `violation` array of
+well-formed violations), a server whose bundle revision is not the one the local
+policies build, or one lacking a policy package they define (a stale deployment
+would otherwise decide by other rules) is an `EngineError` (exit 2), never a pass.
+The token is read from the environment variable the user names and is never printed.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from guardrails.engine.interface import VIOLATIONS_QUERY, EngineError, PolicySet
+from guardrails.engine.interface import VIOLATIONS_QUERY, EngineError, PolicySet, violations_from
+from guardrails.engine.opa_http import OpaRefused, OpaServer, json_of
 
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+_VIOLATION_RULE = re.compile(r"^violation\b", re.MULTILINE)
+_REFERENCE = re.compile(r"\bdata\.([\w.]+)")
 _POLICIES = VIOLATIONS_QUERY.removeprefix("data.") + "."
+
+__all__ = ["OpaEngine", "OpaEvaluator", "OpaServer", "policy_packages", "push"]
 
 
 def policy_packages(policies: PolicySet) -> frozenset[str]:
-    """The packages directly under `data.guardrails.policies` the policy set defines."""
+    """The packages directly under `data.guardrails.policies` that define `violation`."""
     found: set[str] = set()
     for module in policies.modules:
         match = _PACKAGE.search(module.text)
-        if match and match.group(1).startswith(_POLICIES):
+        if match and match.group(1).startswith(_POLICIES) and _VIOLATION_RULE.search(module.text):
             found.add(match.group(1).removeprefix(_POLICIES).split(".")[0])
     return frozenset(found)
 
 
-@dataclass(frozen=True)
-class OpaServer:
-    """Where the OPA server is and how to reach it."""
-
-    url: str
-    """Base URL, e.g. `http://localhost:8181` (shown in messages; never holds the token)."""
-    host: str
-    """Host name or address."""
-    port: int
-    """TCP port."""
-    tls: bool
-    """Whether to use https."""
-    token: str | None
-    """Bearer token, or None."""
-    timeout: float
-    """Seconds to wait for each request."""
-    retries: int = 2
-    """How often to retry a refused connection or a 500/502/504 answer."""
-
-    @classmethod
-    def parse(
-        cls, url: str, token_env: str | None = None, timeout: float = 10.0, retries: int = 2
-    ) -> OpaServer:
-        """Check `url` and read the token from the variable `token_env`."""
-        parts = urlsplit(url)
-        if parts.username or parts.password:
-            # Never echo a URL that carries credentials.
-            raise EngineError(
-                "--opa-url: the URL holds credentials (not shown); give only scheme, host and "
-                "port, and pass a bearer token with --opa-token-env"
-            )
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise EngineError(f"--opa-url {url!r}: expected http(s)://HOST[:PORT]")
-        if parts.path not in {"", "/"} or parts.query:
-            raise EngineError(
-                f"--opa-url {url!r}: give only scheme, host and port (OPA's API is at /v1); "
-                "pass credentials with --opa-token-env"
-            )
-        if token_env and parts.scheme == "http" and not _loopback(parts.hostname):
-            raise EngineError(
-                f"--opa-url {url!r}: a token is only sent over https:// (or to this machine's "
-                "loopback address); use https"
-            )
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 8181)
-        except ValueError:
-            raise EngineError(f"--opa-url {url!r}: the port is not a number") from None
-        token = None
-        if token_env:
-            token = os.environ.get(token_env)
-            if not token:
-                raise EngineError(f"--opa-token-env {token_env}: that variable is not set")
-        shown = f"{parts.scheme}://{parts.hostname}:{port}"
-        return cls(shown, parts.hostname, port, parts.scheme == "https", token, timeout, retries)
-
-    def client(self) -> Any:
-        """An `opa_client.OpaClient` for this server."""
-        try:
-            from opa_client import OpaClient
-        except ImportError:
-            raise EngineError(
-                "the OPA engine needs opa-python-client: pip install 'saas-guardrails[opa]'"
-            ) from None
-        return OpaClient(
-            host=self.host,
-            port=self.port,
-            ssl=self.tls,
-            token=self.token,
-            retries=self.retries,
-            timeout=self.timeout,
-        )
-
-
-def _loopback(host: str) -> bool:
-    """True for localhost and loopback addresses, where plain http never leaves the machine."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def describe_failure(server: OpaServer, doing: str, err: Exception) -> EngineError:
-    """One line saying what went wrong talking to OPA (never the token)."""
-    import requests
-
-    where = f"OPA at {server.url}"
-    if isinstance(err, requests.exceptions.Timeout) or _timed_out_after_retries(err):
-        return EngineError(f"{where}: no answer within {server.timeout:g}s while {doing}")
-    if isinstance(err, requests.exceptions.SSLError):
-        return EngineError(f"{where}: TLS handshake failed while {doing}")
-    if isinstance(err, requests.exceptions.ConnectionError):
-        return EngineError(f"{where} is unreachable while {doing} (is the server running?)")
-    if isinstance(err, requests.exceptions.HTTPError) and err.response is not None:
-        # OPA's messages can quote Rego over several lines: keep the report to one.
-        problem = " ".join(_http_problem(err.response).split())
-        return EngineError(f"{where}: {doing} failed: {problem}")
-    if isinstance(err, ValueError):  # the body was not JSON
-        return EngineError(f"{where}: {doing}: the answer is not JSON")
-    message = getattr(err, "message", None) or str(err)
-    code = getattr(err, "expression", None)
-    details = getattr(err, "errors", None)
-    text = f"{code}: {message}" if code else str(message)
-    if isinstance(details, list) and details:
-        text += " (" + "; ".join(_error_item(item) for item in details[:5]) + ")"
-    return EngineError(f"{where}: {doing} failed: {' '.join(text.split())}")
-
-
-def _timed_out_after_retries(err: Exception) -> bool:
-    """A read timeout on a retried request: requests reports it as a ConnectionError."""
-    from urllib3.exceptions import ReadTimeoutError
-
-    reason = getattr(err.args[0], "reason", None) if err.args else None
-    return isinstance(reason, ReadTimeoutError)
-
-
-def _error_item(item: Any) -> str:
-    """`file:line:col: message` from one entry of OPA's `errors` list."""
-    if not isinstance(item, Mapping):
-        return str(item)
-    where = item.get("location") or {}
-    prefix = ""
-    if isinstance(where, Mapping) and where.get("file"):
-        prefix = f"{where.get('file')}:{where.get('row', '?')}:{where.get('col', '?')}: "
-    return f"{prefix}{item.get('message', item)}"
-
-
-def _http_problem(response: Any) -> str:
-    """`HTTP 500 internal_error: message` from an OPA error response."""
-    status = f"HTTP {response.status_code}"
-    try:
-        body = response.json()
-    except ValueError:
-        return status
-    if not isinstance(body, Mapping):
-        return status
-    text = f"{status} {body.get('code', '')}: {body.get('message', '')}".strip()
-    details = body.get("errors")
-    if isinstance(details, list) and details:
-        text += " (" + "; ".join(_error_item(item) for item in details[:5]) + ")"
-    return text
-
-
-def deployed_revision(client: Any) -> str | None:
+def deployed_revision(server: OpaServer) -> str | None:
     """The revision of the bundle that owns `data.guardrails` on the server, if it says.
 
     OPA keeps each activated bundle's manifest under `data.system.bundles`. A server
     loaded over the REST API (`guardrails policy push`) has none, and one that will not
     show it (an authorization policy) is not an error here: then None, and the
-    package check still applies.
+    package check still applies. A server that cannot answer at all is an error.
     """
-    import requests
-
     from guardrails.engine.bundle import ROOT
 
+    doing = "reading its bundle revision"
+    reply = server.send("GET", "/v1/data/system/bundles", doing=doing)
     try:
-        answer = client.get_data("system/bundles")
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
-        raise  # the server itself is in trouble: reported as such by the caller
-    except Exception:  # not found, not allowed, not JSON: nothing to compare with
+        answer = json_of(server, reply, doing)
+    except EngineError:  # not found, not allowed, not JSON: nothing to compare with
         return None
     bundles = answer.get("result") if isinstance(answer, Mapping) else None
     if not isinstance(bundles, Mapping):
@@ -229,14 +84,11 @@ class OpaEvaluator:
         self._packages = packages
         self._revision = revision
 
-    def _check_revision(self, client: Any) -> None:
+    def _check_revision(self) -> None:
         """Refuse a server whose guardrails bundle was built from other policies or data."""
         if self._revision is None:
             return
-        try:
-            deployed = deployed_revision(client)
-        except Exception as err:
-            raise describe_failure(self._server, "reading its bundle revision", err) from None
+        deployed = deployed_revision(self._server)
         if deployed is not None and deployed != self._revision:
             raise EngineError(
                 f"OPA at {self._server.url} holds guardrails bundle revision "
@@ -247,36 +99,50 @@ class OpaEvaluator:
 
     def query(self, path: str, input: Mapping[str, Any] | None = None) -> Any:
         """POST `input` to `/v1/data/<path>`; a missing `result` is an error, never a pass."""
-        if not path.startswith("data."):
+        if not re.fullmatch(r"data(\.\w+)+", path):
             raise EngineError(f"the OPA engine queries documents under data, not {path!r}")
-        package = path.removeprefix("data.")
         doing = f"querying {path}"
-        with self._server.client() as client:
-            self._check_revision(client)
-            try:
-                # Strict: a failing built-in is an error, as on the embedded engines.
-                answer = client.query_rule(
-                    dict(input or {}), package, query_params={"strict-builtin-errors": "true"}
-                )
-            except Exception as err:
-                raise describe_failure(self._server, doing, err) from None
+        self._check_revision()
+        # Strict: a failing built-in is an error, as on the embedded engines.
+        where = "/v1/" + path.replace(".", "/") + "?strict-builtin-errors=true"
+        reply = self._server.send("POST", where, {"input": dict(input or {})}, doing=doing)
+        answer = json_of(self._server, reply, doing)
         if not isinstance(answer, Mapping):
-            raise EngineError(f"OPA at {self._server.url}: {doing}: the answer is not an object")
+            raise self._server.failure("the answer is not a JSON object", doing)
         if "result" not in answer:
             raise EngineError(
                 f"OPA at {self._server.url}: {path} is undefined there "
                 "(is the guardrails bundle loaded? see `guardrails policy bundle`)"
             )
         result = answer["result"]
-        if path == VIOLATIONS_QUERY and isinstance(result, Mapping):
-            missing = sorted(self._packages - set(result))
-            if missing:
-                raise EngineError(
-                    f"OPA at {self._server.url}: its bundle lacks the policy package(s) "
-                    f"{', '.join(missing)} defined here, so their rules would not run: "
-                    "deploy the bundle `guardrails policy bundle` builds from these policies"
-                )
+        if path == VIOLATIONS_QUERY:
+            self._check_verdicts(result, doing)
         return result
+
+    def _check_verdicts(self, result: Any, doing: str) -> None:
+        """Every policy package defined here answers, each with a `violation` array."""
+        if not isinstance(result, Mapping):
+            raise self._server.failure(f"{VIOLATIONS_QUERY} is not an object of packages", doing)
+        missing = sorted(self._packages - set(result))
+        if missing:
+            raise EngineError(
+                f"OPA at {self._server.url}: its bundle lacks the policy package(s) "
+                f"{', '.join(missing)} defined here, so their rules would not run: "
+                "deploy the bundle `guardrails policy bundle` builds from these policies"
+            )
+        for package in sorted(self._packages):
+            document = result[package]
+            verdicts = document.get("violation") if isinstance(document, Mapping) else None
+            if not isinstance(verdicts, list):
+                raise self._server.failure(
+                    f"policy package {package!r} answered without a violation array, "
+                    "so nothing says what it found (refused, never read as a pass)",
+                    doing,
+                )
+        try:
+            violations_from(result)
+        except EngineError as err:
+            raise self._server.failure(str(err), doing) from None
 
 
 class OpaEngine:
@@ -307,33 +173,114 @@ class OpaEngine:
 
 
 def push(server: OpaServer, policies: PolicySet) -> list[str]:
-    """Load `policies` into a development OPA over its REST API; the policy ids pushed.
+    """Load `policies` into a development OPA over its REST API; the policy ids in force.
 
-    `PUT /v1/policies/<id>` for each module (id = its path in the bundle, e.g.
-    `guardrails/security.rego`) and `PUT /v1/data/guardrails` for the data. Modules
-    under `guardrails/` that the server holds but the policy set no longer has are
-    deleted first, so a removed rule stops applying. Production servers should load the
-    bundle instead (a server with an active bundle rejects writes under its roots).
+    `PUT /v1/data/guardrails` for the data, then `PUT /v1/policies/<id>` for each
+    module that is new or changed (id = its path in the bundle, e.g.
+    `guardrails/security.rego`), and `DELETE` for each module under `guardrails/` the
+    server holds but the policy set no longer has, so a removed rule stops applying.
+
+    OPA compiles its whole module set on every PUT and DELETE and refuses one that
+    leaves it broken, so modules go up in dependency order (the library before the
+    packages that call it), and a step OPA refuses is tried again after the others:
+    a changed library may only compile once a stale module that used it is gone, and
+    a stale module may only go once nothing calls it. What OPA still refuses when no
+    step succeeds any more is the error. Production servers should load the bundle
+    instead (a server with an active bundle rejects writes under its roots).
     """
     from guardrails.engine.bundle import ROOT, module_paths
 
-    modules = [(path.lstrip("/"), text) for path, text in module_paths(policies)]
+    modules = _dependency_order([(path.lstrip("/"), text) for path, text in module_paths(policies)])
     wanted = {policy_id for policy_id, _ in modules}
-    pushed: list[str] = []
-    with server.client() as client:
-        step = "listing policies"
-        try:
-            held = client.get_policies_list()
-            for policy_id in held:
-                if policy_id.startswith(f"{ROOT}/") and policy_id not in wanted:
-                    step = f"deleting stale policy {policy_id}"
-                    client.delete_policy(policy_id)
-            step = f"writing data.{ROOT}"
-            client.update_or_create_data(dict(policies.data), ROOT)
-            for policy_id, text in modules:
-                step = f"uploading policy {policy_id}"
-                client.update_policy_from_string(text, policy_id, rego_compat=False)
-                pushed.append(policy_id)
-        except Exception as err:
-            raise describe_failure(server, step, err) from None
-    return pushed
+    held = _held_policies(server)
+    data_reply = server.send(
+        "PUT", f"/v1/data/{ROOT}", dict(policies.data), doing=f"writing data.{ROOT}"
+    )
+    if data_reply.status >= 300:
+        json_of(server, data_reply, f"writing data.{ROOT}")  # raises OPA's error
+    steps: list[tuple[str, str, str | None]] = [
+        (f"uploading policy {policy_id}", policy_id, text)
+        for policy_id, text in modules
+        if held.get(policy_id) != text
+    ]
+    steps += [
+        (f"deleting stale policy {policy_id}", policy_id, None)
+        for policy_id in sorted(held)
+        if policy_id.startswith(f"{ROOT}/") and policy_id not in wanted
+    ]
+    while steps:
+        refused: list[tuple[str, str, str | None]] = []
+        first: OpaRefused | None = None
+        for step in steps:
+            try:
+                _apply(server, *step)
+            except OpaRefused as err:
+                if err.status != 400:
+                    raise
+                refused.append(step)
+                first = first or err
+        if len(refused) == len(steps):
+            assert first is not None
+            raise first
+        steps = refused
+    return [policy_id for policy_id, _ in modules]
+
+
+def _apply(server: OpaServer, doing: str, policy_id: str, text: str | None) -> None:
+    """PUT `text` as policy `policy_id`, or DELETE it when `text` is None."""
+    from urllib.parse import quote
+
+    where = f"/v1/policies/{quote(policy_id)}"
+    if text is None:
+        reply = server.send("DELETE", where, doing=doing)
+    else:
+        reply = server.send("PUT", where, text, doing=doing)
+    if reply.status >= 300:
+        json_of(server, reply, doing)  # raises OpaRefused with OPA's message
+
+
+def _held_policies(server: OpaServer) -> dict[str, str | None]:
+    """The server's policies: id -> source (None where it does not say)."""
+    doing = "listing policies"
+    answer = json_of(server, server.send("GET", "/v1/policies", doing=doing), doing)
+    listed = answer.get("result") if isinstance(answer, Mapping) else None
+    if not isinstance(listed, list):
+        raise server.failure("the policy list is not the array OPA answers", doing)
+    held: dict[str, str | None] = {}
+    for item in listed:
+        if not isinstance(item, Mapping) or not isinstance(item.get("id"), str):
+            raise server.failure("the policy list holds an entry without an id", doing)
+        raw = item.get("raw")
+        held[item["id"]] = raw if isinstance(raw, str) else None
+    return held
+
+
+def _dependency_order(modules: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`modules` with each module after those whose packages it refers to (stable)."""
+    packages = {policy_id: _package_of(text) for policy_id, text in modules}
+    needs = {
+        policy_id: {
+            other
+            for other, package in packages.items()
+            if other != policy_id
+            and package
+            and any(ref == package or ref.startswith(package + ".") for ref in refs)
+        }
+        for policy_id, text in modules
+        for refs in [set(_REFERENCE.findall(text))]
+    }
+    ordered: list[tuple[str, str]] = []
+    placed: set[str] = set()
+    pending = list(modules)
+    while pending:
+        ready = [m for m in pending if needs[m[0]] <= placed] or pending[:1]  # a cycle: as is
+        for module in ready:
+            ordered.append(module)
+            placed.add(module[0])
+        pending = [m for m in pending if m[0] not in placed]
+    return ordered
+
+
+def _package_of(text: str) -> str | None:
+    match = _PACKAGE.search(text)
+    return match.group(1) if match else None

@@ -44,6 +44,15 @@ def _error_lines(err: Exception, sources: Mapping[str, str]) -> str:
     return "\n".join(found) or text.strip()
 
 
+def _json(value: Any) -> str:
+    """JSON text for rego-cpp, with every character written as itself.
+
+    rego-cpp keeps a string's escapes as written: fed `"\\u00e9"` (json.dumps' default),
+    it counts, slices, matches and marshals six characters where there is one `é`.
+    """
+    return json.dumps(value, ensure_ascii=False)
+
+
 class RegopyEvaluator:
     """A rego-cpp interpreter holding one policy set."""
 
@@ -54,7 +63,7 @@ class RegopyEvaluator:
     def query(self, path: str, input: Mapping[str, Any] | None = None) -> Any:
         """Evaluate `path` against `input`."""
         try:
-            self._interpreter.set_input_term(json.dumps(input if input is not None else {}))
+            self._interpreter.set_input_term(_json(input if input is not None else {}))
             output = self._interpreter.query(path)
         except self._error_type as err:
             raise EngineError(f"regopy: evaluating {path}: {_error_lines(err, {})}") from None
@@ -97,7 +106,7 @@ class RegopyEngine:
         try:
             for module in policies.modules:
                 interpreter.add_module(module.file, module.text)
-            interpreter.add_data_json(json.dumps({"guardrails": dict(policies.data)}))
+            interpreter.add_data_json(_json({"guardrails": dict(policies.data)}))
         except RegoError as err:
             raise EngineError(f"regopy: {_error_lines(err, sources)}") from None
         return RegopyEvaluator(interpreter, RegoError)

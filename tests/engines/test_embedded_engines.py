@@ -1,4 +1,5 @@
-"""The embedded engines fail closed: bad Rego or a failing built-in exits 2, never passes."""
+"""The in-process engines (regorus, regopy, real OPA) fail closed: bad Rego or a failing
+built-in exits 2, never passes."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ EMBEDDED = [
         ),
     )
     for name in ("regorus", "regopy")
-]
+] + ["opa-lib"]  # real OPA: installed by `make test`, never skipped
 
 
 def _catalog_with(tmp_path: Path, rego: str) -> Path:
