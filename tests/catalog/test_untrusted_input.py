@@ -99,16 +99,29 @@ def test_a_five_thousand_digit_integer_is_a_finding_at_its_line(one_manifest: Pa
     assert "5,000-digit number is larger than any value the schema allows" in finding["message"]
 
 
-def test_an_absurd_amount_is_over_the_schema_maximum_at_its_line(one_manifest: Path) -> None:
+def test_an_absurd_amount_is_refused_at_its_line(one_manifest: Path) -> None:
+    """Beyond 2^53 no engine holds a number alike: never judged, blocking at its line."""
     hubspot = one_manifest / "manifests" / "hubspot.yaml"
     text = hubspot.read_text().replace("annual: 48000", "annual: 123456789012345678901234567890")
     hubspot.write_text(text)
     code, found = findings(one_manifest, "--no-cache")
     line = text.split("\n").index("    annual: 123456789012345678901234567890") + 1
+    [finding] = [f for f in found if f["file"].endswith("hubspot.yaml")]
+    assert code == 1
+    assert (finding["rule"], finding["line"]) == ("SCHEMA-PARSE", line)
+    assert finding["message"].startswith("123456789012345678901234567890 is beyond ±2^53")
+
+
+def test_the_largest_amount_the_schema_allows_is_judged(one_manifest: Path) -> None:
+    hubspot = one_manifest / "manifests" / "hubspot.yaml"
+    text = hubspot.read_text().replace("annual: 48000", "annual: 1000000000001")
+    hubspot.write_text(text)
+    code, found = findings(one_manifest, "--no-cache")
+    line = text.split("\n").index("    annual: 1000000000001") + 1
     [finding] = [f for f in found if f["rule"] == "SCHEMA-INVALID"]
     assert code == 1
     assert (finding["line"], finding["path"]) == (line, "spec.cost.annual")
-    assert finding["message"] == "spec.cost.annual: this value must be at most 1,000,000,000,000"
+    assert finding["message"] == "spec.cost.annual: 1000000000001 must be at most 1,000,000,000,000"
 
 
 # --- secrets as keys ------------------------------------------------------------------

@@ -177,12 +177,13 @@ def test_numbers_beyond_2_53_are_refused_at_their_line(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog"
     shutil.copytree(EXAMPLES, catalog, ignore=shutil.ignore_patterns("bad", ".guardrails-cache"))
     data = catalog / "policies" / "data" / "cost.yaml"
-    data.parent.mkdir(parents=True)
+    data.parent.mkdir(parents=True, exist_ok=True)
     data.write_text("cost:\n  annual_threshold: 12345678901234567890123\n")
     run = guardrails("check", catalog, "--now", NOW, "--engine", "opa-lib")
     assert run.exit_code == 2
-    assert run.stderr.strip() == (
-        f"guardrails: error: {data}:2:21: 12345678901234567890123 is beyond ±2^53 "
+    assert run.stderr.startswith("guardrails: error: ")
+    assert run.stderr.strip().endswith(
+        "policies/data/cost.yaml:2:21: 12345678901234567890123 is beyond ±2^53 "
         "(9007199254740992): not every Rego engine holds it exactly; write a smaller number, "
         "or quote it to keep it as text"
     )
