@@ -97,7 +97,9 @@ def _on_engine(engine: str, catalog: Path, opa: OpaDouble, tmp_path: Path) -> Ru
         built = guardrails("policy", "bundle", "-o", bundle, "--catalog", catalog)
         assert built.exit_code == 0, built.stderr
         opa.load_bundle(bundle.read_bytes())
-        return _check(catalog, "--engine", "opa", "--opa-url", opa.url)
+        # One deadline per request: 1,000 manifests on a loaded 2-core machine can take
+        # longer than the default 10 s, which fails closed (exit 2), not a verdict.
+        return _check(catalog, "--engine", "opa", "--opa-url", opa.url, "--opa-timeout", "300")
     if engine == "regopy" and importlib.util.find_spec("regopy") is None:
         pytest.skip("regopy has no wheel on this platform")
     return _check(catalog, "--engine", engine)
