@@ -141,7 +141,11 @@ class OpaServer:
             try:
                 reply = self._attempt(method, path, body, headers, deadline, limit)
             except _Deadline:
-                raise self.failure(f"no answer within {self.timeout:g}s", doing) from None
+                raise self.failure(
+                    f"no answer within {self.timeout:g}s (a large catalog may need a longer "
+                    "--opa-timeout)",
+                    doing,
+                ) from None
             except _TooLarge:
                 raise self.failure(
                     f"the answer is larger than {limit // 2**20} MiB (refused)", doing
