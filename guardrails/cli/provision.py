@@ -202,7 +202,13 @@ def apply(
                 if not sys.stdin.isatty():
                     raise GuardrailsError("not a terminal: rerun with --auto-approve to apply")
                 click.confirm(f"Apply these {len(chosen.changes)} changes?", abort=True)
-            applied = apply_plan(chosen, provisioner.apply, audit, progress=sys.stderr.isatty())
+            applied = apply_plan(
+                chosen,
+                provisioner.steps(chosen.changes),
+                provisioner.carry_out,
+                audit,
+                progress=sys.stderr.isatty(),
+            )
             for change in applied.done:
                 click.echo(
                     f"  done: {change.sign} {change.tool} {change.provider}: {change.describe()}"
