@@ -8,6 +8,7 @@ could not be done (unreachable provider, stale plan, deletion guard, lock, failu
 
 from __future__ import annotations
 
+import gc
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -75,6 +76,10 @@ def _compute(
         now.date() if now else date.today(),
         policy_tree=policy_tree,
     )
+    # Loading froze the catalog out of the garbage collector's way (memory.acyclic),
+    # which pays for a check that exits at once; plan/apply go on for minutes making
+    # objects that are collected as usual, so the freeze ends here.
+    gc.unfreeze()
     wanted = wanted_access(checked, load_bindings(checked.policies.data))
     counter = CallCounter()
     provisioner = Provisioner(load_settings(config, use_sandbox=sandbox), counter)

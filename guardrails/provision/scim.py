@@ -88,7 +88,20 @@ def provider(wanted: Wanted, run: Run) -> ScimProvider | None:
     is read now, before anything is: a tool silently not pushed to SCIM (or not
     revoked there) would look done when it is not."""
     tokens = {t.tool: t.scim.token(t.tool) for t in wanted.tools if t.scim is not None}
-    return ScimProvider(run, tokens) if tokens else None
+    if not tokens:
+        return None
+    # Importing scim2-models builds its pydantic models (seconds on a busy machine):
+    # done while the directory is read, which mostly waits on the network. Python's
+    # import lock makes the first use wait for it to finish.
+    import threading
+
+    threading.Thread(target=_import_libraries, daemon=True).start()
+    return ScimProvider(run, tokens)
+
+
+def _import_libraries() -> None:
+    import scim2_client.engines.httpx2  # noqa: F401
+    import scim2_models  # noqa: F401
 
 
 class ScimProvider:
