@@ -190,6 +190,12 @@ def wanted_groups(tool: ToolAccess, state: DirectoryState) -> list[tuple[str, fr
     return roles
 
 
+def per_person(people: int, groups: int) -> bool:
+    """Whether listing memberships per person takes fewer calls than per group (one
+    call each, a page holding up to 100 memberships either way)."""
+    return people < groups
+
+
 def seats(tool: ToolAccess, directory: DirectoryState) -> Notice:
     """How many people the tool's groups and users grant access to, against its seats."""
     people, _ = directory.people(tool)
@@ -312,7 +318,7 @@ class IdentityCenter:
         such groups (fewer calls either way: one per group, or one per person)."""
         found: dict[str, dict[str, list[str]]] = {gid: {} for gid in group_ids}
         width = self.settings.max_concurrency
-        if len(by_id) < len(group_ids):
+        if per_person(len(by_id), len(group_ids)):
             people = sorted(by_id)
             listed = in_parallel(
                 lambda uid: list(

@@ -553,23 +553,25 @@ class ScimTool:
         if not isinstance(results, list) or len(results) != len(chunk):
             raise GuardrailsError(f"{self.tool}: scim {self.url}: unreadable Bulk response")
         done: list[Change] = []
+        failures: list[str] = []
         for (change, operation), result in zip(chunk, results, strict=True):
             status = str(result.get("status", "")) if isinstance(result, dict) else ""
             if not status.startswith("2"):
                 detail = ""
                 if isinstance(result, dict) and isinstance(result.get("response"), dict):
                     detail = str(result["response"].get("detail", ""))[:200]
-                raise PartlyDone(
-                    f"{self.tool}: scim {self.url}: Bulk {operation['method']} for "
-                    f"{change.principal} answered {status[:3] or 'nothing'}"
-                    + (f": {detail}" if detail else "")
-                    + f" ({len(before) + len(done)} of the step's changes done)",
-                    [*before, *done],
+                failures.append(
+                    f"Bulk {operation['method']} for {change.principal} answered "
+                    f"{status[:3] or 'nothing'}" + (f": {detail}" if detail else "")
                 )
+                continue
             if change.action == "create-user":
                 location = str(result.get("location") or "")
                 self.ids[change.principal] = _safe_id(location.rstrip("/").rpartition("/")[2])
             done.append(change)
+        if failures:
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise PartlyDone(f"{self.tool}: scim {self.url}: {failures[0]}{more}", [*before, *done])
         return done
 
     def _create_group(self, name: str, members: Sequence[str]) -> None:
