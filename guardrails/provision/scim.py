@@ -443,16 +443,24 @@ class ScimTool:
 
     def carry_out(self, step: Sequence[Change], display_names: Mapping[str, str]) -> None:
         """Carry out one step (see `ScimProvider.steps`)."""
-        with _scim_errors(self.tool, self.url, self.secret):
-            first = step[0]
-            if first.action in USER_ACTIONS:
+        first = step[0]
+        if first.action in USER_ACTIONS:
+            with _scim_errors(self.tool, self.url, self.secret):
                 limits = self.bulk_limits() if len(step) > 1 else None
-                if limits is None:
-                    for change in step:
-                        self._account(change, display_names)
-                else:
+                if limits is not None:
                     self._bulk_accounts(step, display_names, limits)
-            elif first.action == "create-group":
+                    return
+            for number, change in enumerate(step):
+                try:
+                    with _scim_errors(self.tool, self.url, self.secret):
+                        self._account(change, display_names)
+                except GuardrailsError as err:
+                    if number and not isinstance(err, PartlyDone):
+                        raise PartlyDone(str(err), step[:number]) from None
+                    raise
+            return
+        with _scim_errors(self.tool, self.url, self.secret):
+            if first.action == "create-group":
                 self._create_group(first.principal, [c.principal for c in step[1:]])
             elif all(c.action in ("add-member", "remove-member") for c in step):
                 self._members(first.target, step)
@@ -527,18 +535,25 @@ class ScimTool:
                     "data": _patch({"op": "replace", "path": "active", "value": active}),
                 }
             operations.append((change, operation))
-        done: list[Change] = []
-        chunk: list[tuple[Change, dict[str, Any]]] = []
+        chunks: list[list[tuple[Change, dict[str, Any]]]] = [[]]
         size = 0
         for change, operation in operations:
             length = len(json.dumps(operation)) + 1
+            chunk = chunks[-1]
             if chunk and (len(chunk) >= max_operations or size + length > max_payload - 512):
-                done += self._bulk(chunk, done)
-                chunk, size = [], 0
-            chunk.append((change, operation))
+                chunks.append([])
+                size = 0
+            chunks[-1].append((change, operation))
             size += length
-        if chunk:
-            done += self._bulk(chunk, done)
+        done: list[Change] = []
+        for chunk in chunks:
+            try:
+                with _scim_errors(self.tool, self.url, self.secret):
+                    done += self._bulk(chunk, done)
+            except GuardrailsError as err:
+                if done and not isinstance(err, PartlyDone):
+                    raise PartlyDone(str(err), done) from None
+                raise
 
     def _bulk(
         self, chunk: Sequence[tuple[Change, dict[str, Any]]], before: Sequence[Change]

@@ -168,6 +168,14 @@ class World:
         if manifest:
             self.edit(tool, f"url: {old.group(1)}", f"url: {url}")
 
+    def one_request_per_account(self) -> None:
+        """Turn SCIM Bulk off (`provisioning.scim.bulk: false`): each account is created
+        in its own request, as before Bulk was used."""
+        config = self.root / "guardrails.yaml"
+        text = config.read_text()
+        assert text.endswith("  scim:\n    max_attempts: 2\n"), text
+        config.write_text(text + "    bulk: false\n")
+
     def bind(self, old: str, new: str) -> None:
         """Replace `old` by `new` in IT's bindings (policies/data/provisioning.yaml)."""
         _replace(self.root / "policies" / "data" / "provisioning.yaml", old, new)

@@ -70,8 +70,7 @@ def test_bulk_and_one_request_per_account_end_in_the_same_state(
     for name, bulk in (("bulk", True), ("single", False)):
         with running_world(tmp_path / name, monkeypatch) as world:
             if not bulk:
-                config = world.root / "guardrails.yaml"
-                config.write_text(config.read_text() + "    bulk: false\n")
+                world.one_request_per_account()
             first = world.run("apply", "--auto-approve")
             assert first.exit_code == 0, first.output
             world.edit("hubspot", "users: [alice@example.com]", "users: [bob@example.com]")
@@ -131,6 +130,23 @@ def test_a_failed_bulk_operation_stops_the_run_and_the_next_apply_finishes(
     again = world.run("apply", "--auto-approve")
     assert again.exit_code == 0, again.output
     assert world.scim_groups("hubspot")["saas-hubspot"] == HUBSPOT | {"bob@example.com"}
+
+
+def test_a_bulk_request_whose_answer_was_lost_never_makes_second_accounts(
+    world: World,
+) -> None:
+    # the Bulk POST (the first SCIM write) is carried out, then answers 500: it is not
+    # sent again (each of its POSTs could create a second account); the run stops
+    world.faults.fail_write("scim", 1, status="500 Internal Server Error", after=True)
+    failed = world.run("apply", "--auto-approve")
+    assert failed.exit_code == 2, failed.output
+    assert world.faults.injected == 1
+    assert "error: hubspot: create user alice@example.com: scim http://" in failed.output
+    resumed = world.run("apply", "--auto-approve")
+    assert resumed.exit_code == 0, resumed.output
+    assert "create user" not in resumed.output
+    assert world.scim_users("hubspot") == dict.fromkeys(HUBSPOT, True)
+    assert world.scim_groups("hubspot")["saas-hubspot"] == HUBSPOT
 
 
 def test_retry_after_is_honoured(world: World) -> None:
