@@ -5,8 +5,9 @@ identity_center + scim; one team group of PEOPLE/2 people + PEOPLE/2 individual
 users), a directory, and IT's bindings; starts `guardrails sandbox` (moto server +
 scim2-server, its own process, as a user runs it); then times, as subprocesses,
 `guardrails apply --sandbox --auto-approve --stats` twice: the first apply (creates
-everything) and the second (a no-op). It prints wall time, changes and the calls by
-service that `--stats` printed.
+everything) and the second (a no-op). It prints wall time, the apply process's CPU
+time (the sandbox's own is not in it), changes and the calls by service that
+`--stats` printed, with the load average before each size.
 
     .venv/bin/python bench/provision_bench.py [--sizes 200x20 1000x50] [--before REF]
 
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -136,9 +138,12 @@ def apply(root: Path, env: dict[str, str]) -> dict[str, Any]:
         sys.executable, "-m", "guardrails", "apply", "-C", str(root), "--sandbox",
         "--auto-approve", "--stats", "--now", NOW, "--max-deletes", "0",
     ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the sandbox is not reaped yet
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode != 0:
         raise SystemExit(f"apply failed ({done.returncode}):\n{done.stderr[-3000:]}")
     applied = re.search(r"Applied (\d+) changes", done.stdout)
@@ -155,6 +160,7 @@ def apply(root: Path, env: dict[str, str]) -> dict[str, Any]:
     assert total, done.stdout[-2000:]
     return {
         "seconds": round(seconds, 1),
+        "cpu": round(cpu, 1),
         "changes": int(applied.group(1)) if applied else 0,
         "calls": int(total.group(1)),
         "writes": int(total.group(2)),
@@ -192,15 +198,15 @@ def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one row per run, calls by service."""
     lines = [
         "| code | tools x people | run | changes | identitystore | sso-admin | scim | "
-        "calls | wall s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "calls | wall s | CPU s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         calls = [str(r["services"].get(s, {}).get("calls", 0)) for s in SERVICES]
         lines.append(
             f"| {r['code']} | {r['tools']:,} x {r['people']} | {r['run']} | {r['changes']:,} | "
             + " | ".join(f"{int(c):,}" for c in calls)
-            + f" | {r['calls']:,} | {r['seconds']} |"
+            + f" | {r['calls']:,} | {r['seconds']} | {r['cpu']} |"
         )
     lines += ["", "Calls by operation:", ""]
     for r in rows:
@@ -230,6 +236,7 @@ def main() -> None:
             codes.insert(0, (args.before, Path(old)))
         rows = []
         for tools, people in sizes:
+            print(f"load average before {tools}x{people}: {os.getloadavg()}", file=sys.stderr)
             for label, code in codes:
                 for row in measure(tools, people, code):
                     rows.append({"code": label, **row})
