@@ -1,7 +1,7 @@
 """A local stand-in for both providers, so the demo and the tests need no cloud account.
 
 - AWS: a moto server on loopback (identitystore, sso-admin). moto has no sso-admin
-  *application* APIs, so a small in-memory `ApplicationDesk` answers those five
+  *application* APIs, so a small in-memory `ApplicationDesk` answers those six
   operations in front of it (and keeps the Identity Store rules moto does not keep);
   everything else goes to moto.
 - SCIM: scim2-server on loopback, one tenant per tool at `/<tool>/v2`, each accepting
