@@ -198,8 +198,9 @@ def _together(step: Sequence[Change], change: Change) -> bool:
         return False
     if first.action in USER_ACTIONS:
         return change.action in USER_ACTIONS
-    group = first.principal if first.action == "create-group" else first.target
-    return change.action in ("add-member", "remove-member") and change.target == group
+    if first.action == "create-group":  # a new group has no one to remove
+        return change.action == "add-member" and change.target == first.principal
+    return change.action in ("add-member", "remove-member") and change.target == first.target
 
 
 @functools.cache
@@ -475,7 +476,10 @@ class ScimTool:
         if not self.use_bulk:
             return None
         if self._bulk_offer is None:
-            config = self.client.query(ServiceProviderConfig)
+            try:
+                config = self.client.query(ServiceProviderConfig)
+            except Exception:  # no readable config (RFC 7644 requires one): no Bulk
+                config = None
             bulk = getattr(config, "bulk", None)
             offered = bulk is not None and bulk.supported is True
             operations = (getattr(bulk, "max_operations", 0) or 0) if offered else 0
