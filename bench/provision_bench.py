@@ -1,21 +1,38 @@
-"""API calls of a no-op `apply` for 200 tools x 20 people (reproducible).
+"""Time provisioning at scale against the sandbox: first apply, then a no-op apply.
 
-Builds a catalog of TOOLS generated manifests (each: identity_center + scim, one team
-group of 10 people + 10 individual users = 20 people), a directory of PEOPLE users
-and TEAMS groups, starts the sandbox in-process, applies once (to converge), then
-applies again and prints the calls the second (no-op) apply made, per operation.
+For each size TOOLSxPEOPLE it writes a catalog of TOOLS generated manifests (each:
+identity_center + scim; one team group of PEOPLE/2 people + PEOPLE/2 individual
+users), a directory, and IT's bindings; starts `guardrails sandbox` (moto server +
+scim2-server, its own process, as a user runs it); then times, as subprocesses,
+`guardrails apply --sandbox --auto-approve --stats` twice: the first apply (creates
+everything) and the second (a no-op). It prints wall time, the apply process's CPU
+time (the sandbox's own is not in it), changes and the calls by service that
+`--stats` printed, with the load average before each size.
 
-    .venv/bin/python bench/provision_bench.py [--tools 200] [--people 20]
+    .venv/bin/python bench/provision_bench.py [--sizes 200x20 1000x50] [--before REF]
+
+`--before REF` runs the same against the code of git REF (e.g. b325880, before the
+provisioning work), extracted to a temporary directory, for the before/after table.
+Results are also written to bench/results/provision.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import resource
+import subprocess
+import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+NOW = "2026-11-22"
+TOKEN = "bench-token"
 
 TEMPLATE = """\
 apiVersion: guardrails/v1
@@ -96,49 +113,138 @@ def build_catalog(root: Path, tools: int, people: int) -> None:
         )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tools", type=int, default=200)
-    parser.add_argument("--people", type=int, default=20)
-    args = parser.parse_args()
+def start_sandbox(root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`guardrails sandbox -C root` in its own process, once its state file is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "guardrails", "sandbox", "-C", str(root)],
+        env=env,
+        cwd=root,  # `-m` puts the working directory first on sys.path
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    state = root / ".guardrails" / "sandbox.json"
+    deadline = time.monotonic() + 600  # seeding 6,250 users takes a while
+    while not state.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            error = process.stderr.read().decode() if process.stderr else ""
+            raise SystemExit(f"the sandbox did not start: {error[-2000:]}")
+        time.sleep(0.5)
+    return process
 
-    from guardrails.catalog.tree import WorkTree
-    from guardrails.check import run_check
-    from guardrails.config import load_config
-    from guardrails.provision.apply import apply_plan
-    from guardrails.provision.audit import AuditLog
-    from guardrails.provision.bindings import load_bindings
-    from guardrails.provision.calls import CallCounter
-    from guardrails.provision.plan import Provisioner, wanted_access
-    from guardrails.provision.sandbox import Sandbox, load_directory
-    from guardrails.provision.settings import load_settings
 
-    os.environ["BENCH_SCIM_TOKEN"] = "bench-token"
+def apply(root: Path, env: dict[str, str]) -> dict[str, Any]:
+    """One `guardrails apply --sandbox --stats`: wall seconds, changes, calls by service."""
+    command = [
+        sys.executable, "-m", "guardrails", "apply", "-C", str(root), "--sandbox",
+        "--auto-approve", "--stats", "--now", NOW, "--max-deletes", "0",
+    ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the sandbox is not reaped yet
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if done.returncode != 0:
+        raise SystemExit(f"apply failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    applied = re.search(r"Applied (\d+) changes", done.stdout)
+    services = {}
+    for line in done.stdout.splitlines():
+        found = re.match(r"([a-z-]+): (\d+) calls, (\d+) writes \((.*)\)$", line)
+        if found and found.group(1) != "total":
+            services[found.group(1)] = {
+                "calls": int(found.group(2)),
+                "writes": int(found.group(3)),
+                "detail": found.group(4),
+            }
+    total = re.search(r"total: (\d+) calls, (\d+) writes \((\d+) HTTP", done.stdout)
+    assert total, done.stdout[-2000:]
+    return {
+        "seconds": round(seconds, 1),
+        "cpu": round(cpu, 1),
+        "changes": int(applied.group(1)) if applied else 0,
+        "calls": int(total.group(1)),
+        "writes": int(total.group(2)),
+        "services": services,
+    }
+
+
+def measure(tools: int, people: int, code: Path | None) -> list[dict[str, Any]]:
+    """First apply and no-op apply of one size, with the given code (None: this tree)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["BENCH_SCIM_TOKEN"] = TOKEN
+    env["GUARDRAILS_ACTOR"] = "bench"
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "catalog"
-        build_catalog(root, args.tools, args.people)
-        config = load_config(root)
-        box = Sandbox(config, load_directory(root / "directory.yaml"))
-        box.start()
+        build_catalog(root, tools, people)
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        sandbox = start_sandbox(root, env)
         try:
-            checked = run_check(WorkTree(root), config, date(2026, 11, 22))
-            wanted = wanted_access(checked, load_bindings(checked.policies.data))
-            assert len(wanted.tools) == 2 * args.tools, f"blocked: {wanted.blocked}"
-            audit = AuditLog(Path(tmp) / "audit.jsonl")
-            for label in ("first apply (converge)", "second apply (no-op)"):
-                counter = CallCounter()
-                started = time.perf_counter()
-                provisioner = Provisioner(load_settings(config, use_sandbox=True), counter)
-                plan = provisioner.plan(wanted)
-                applied = apply_plan(plan, provisioner.apply, audit)
-                assert applied.failed is None, applied.error
-                seconds = time.perf_counter() - started
-                print(f"== {label}: {len(plan.changes)} changes, {seconds:.1f}s")
-                print(counter.summary())
-            assert not plan.changes and counter.writes == 0
+            first = apply(root, env)
+            again = apply(root, env)
         finally:
-            box.stop()
-    print(f"({args.tools} tools x {args.people} people; identity_center + scim on every tool)")
+            sandbox.terminate()
+            sandbox.wait(timeout=60)
+    if again["writes"] or again["changes"]:
+        raise SystemExit(f"the second apply was not a no-op: {again}")
+    return [
+        {"tools": tools, "people": people, "run": "first apply", **first},
+        {"tools": tools, "people": people, "run": "no-op apply", **again},
+    ]
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: one row per run, calls by service."""
+    lines = [
+        "| code | tools x people | run | changes | identitystore | sso-admin | scim | "
+        "calls | wall s | CPU s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        calls = [str(r["services"].get(s, {}).get("calls", 0)) for s in SERVICES]
+        lines.append(
+            f"| {r['code']} | {r['tools']:,} x {r['people']} | {r['run']} | {r['changes']:,} | "
+            + " | ".join(f"{int(c):,}" for c in calls)
+            + f" | {r['calls']:,} | {r['seconds']} | {r['cpu']} |"
+        )
+    lines += ["", "Calls by operation:", ""]
+    for r in rows:
+        detail = "; ".join(f"{s}: {r['services'][s]['detail']}" for s in r["services"])
+        lines.append(f"- {r['code']}, {r['tools']} x {r['people']}, {r['run']}: {detail}")
+    return "\n".join(lines)
+
+
+SERVICES = ("identitystore", "sso-admin", "scim")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["200x20", "1000x50"])
+    parser.add_argument("--before", metavar="REF", help="also measure the code of git REF")
+    args = parser.parse_args()
+    sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes]
+    codes: list[tuple[str, Path | None]] = [("this tree", None)]
+    with tempfile.TemporaryDirectory() as old:
+        if args.before:
+            archive = subprocess.run(
+                ["git", "-C", str(BENCH.parent), "archive", args.before],
+                capture_output=True,
+                check=True,
+            )
+            subprocess.run(["tar", "-x", "-C", old], input=archive.stdout, check=True)
+            codes.insert(0, (args.before, Path(old)))
+        rows = []
+        for tools, people in sizes:
+            print(f"load average before {tools}x{people}: {os.getloadavg()}", file=sys.stderr)
+            for label, code in codes:
+                for row in measure(tools, people, code):
+                    rows.append({"code": label, **row})
+                    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    out = BENCH / "results" / "provision.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2) + "\n")
+    print(table(rows))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ could not be done (unreachable provider, stale plan, deletion guard, lock, failu
 
 from __future__ import annotations
 
+import gc
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -75,6 +76,10 @@ def _compute(
         now.date() if now else date.today(),
         policy_tree=policy_tree,
     )
+    # Loading froze the catalog out of the garbage collector's way (memory.acyclic),
+    # which pays for a check that exits at once; plan/apply go on for minutes making
+    # objects that are collected as usual, so the freeze ends here.
+    gc.unfreeze()
     wanted = wanted_access(checked, load_bindings(checked.policies.data))
     counter = CallCounter()
     provisioner = Provisioner(load_settings(config, use_sandbox=sandbox), counter)
@@ -202,7 +207,13 @@ def apply(
                 if not sys.stdin.isatty():
                     raise GuardrailsError("not a terminal: rerun with --auto-approve to apply")
                 click.confirm(f"Apply these {len(chosen.changes)} changes?", abort=True)
-            applied = apply_plan(chosen, provisioner.apply, audit, progress=sys.stderr.isatty())
+            applied = apply_plan(
+                chosen,
+                provisioner.steps(chosen.changes),
+                provisioner.carry_out,
+                audit,
+                progress=sys.stderr.isatty(),
+            )
             for change in applied.done:
                 click.echo(
                     f"  done: {change.sign} {change.tool} {change.provider}: {change.describe()}"

@@ -1,5 +1,6 @@
-"""Carry out a plan: deletion guard first, then each change in order, each audited
-ahead (an intent before the write, its outcome after it).
+"""Carry out a plan: deletion guard first, then each step in order (the changes one
+request makes), each change audited ahead (an intent before the write, its outcome
+after it).
 
 A failure stops the run at once: what was done is in the audit log and in the live
 state, so the next `apply` plans only what is left; a crash leaves an intent without
@@ -9,11 +10,12 @@ an outcome, which the next apply reconciles (`reconcile`).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from guardrails.errors import GuardrailsError
 from guardrails.provision.audit import AuditLog, Intent
+from guardrails.provision.interface import PartlyDone
 from guardrails.provision.model import Change, Plan
 
 DEFAULT_MAX_DELETES = 10
@@ -45,33 +47,44 @@ def guard(plan: Plan, max_deletes: int) -> None:
 
 def apply_plan(
     plan: Plan,
-    carry_out: Callable[[Change], None],
+    steps: Sequence[tuple[Change, ...]],
+    carry_out: Callable[[Sequence[Change]], None],
     audit: AuditLog,
     progress: bool = False,
 ) -> Applied:
-    """Carry out every change in order, appending each outcome to the audit log."""
+    """Carry out every step in order (`steps` holds the plan's changes, grouped into
+    the requests that make them): each change's intent is written before its step
+    runs, its outcome after."""
     import click
 
-    def run(changes: Iterable[Change]) -> Applied:
+    def run(chosen: Iterable[tuple[Change, ...]]) -> Applied:
         done: list[Change] = []
-        for change in changes:
-            entry = audit.intent(change)
+        for step in chosen:
+            entries = [audit.intent(change) for change in step]
             try:
-                carry_out(change)
+                carry_out(step)
             except GuardrailsError as err:
-                audit.outcome(entry, change, f"failed: {err}")
-                return Applied(tuple(done), change, str(err))
+                made = set(err.done) if isinstance(err, PartlyDone) else set()
+                for entry, change in zip(entries, step, strict=True):
+                    audit.outcome(entry, change, "ok" if change in made else f"failed: {err}")
+                done += [c for c in step if c in made]
+                failed = next(c for c in step if c not in made)
+                return Applied(tuple(done), failed, str(err))
             except Exception as err:
-                audit.outcome(entry, change, f"failed: {type(err).__name__}")
+                for entry, change in zip(entries, step, strict=True):
+                    audit.outcome(entry, change, f"failed: {type(err).__name__}")
                 raise
-            audit.outcome(entry, change, "ok")
-            done.append(change)
+            for entry, change in zip(entries, step, strict=True):
+                audit.outcome(entry, change, "ok")
+            done += step
         return Applied(tuple(done), None, "")
 
+    if sorted(c.key for s in steps for c in s) != sorted(c.key for c in plan.changes):
+        raise RuntimeError("the steps do not hold the plan's changes")
     if progress and len(plan.changes) >= PROGRESS_FROM:
-        with click.progressbar(plan.changes, label="Applying", file=sys.stderr) as bar:
+        with click.progressbar(steps, label="Applying", file=sys.stderr) as bar:
             return run(bar)
-    return run(plan.changes)
+    return run(steps)
 
 
 def reconcile(interrupted: Iterable[Intent], plan: Plan, audit: AuditLog) -> list[str]:

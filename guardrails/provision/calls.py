@@ -1,9 +1,15 @@
-"""Counting API calls (`--stats`, the benchmark): botocore event hooks and SCIM requests."""
+"""Counting API calls (`--stats`, the benchmark): botocore event hooks and SCIM requests;
+and running reads side by side, a bounded number at a time."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 WRITE_PREFIXES = ("Create", "Delete", "Update", "Put")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -16,27 +22,30 @@ class CallCounter:
     def __init__(self) -> None:
         self.calls: Counter[tuple[str, str]] = Counter()
         self.requests: Counter[str] = Counter()
+        self.lock = threading.Lock()  # reads run in parallel: `+=` is not atomic
 
     def watch(self, client: Any, service: str) -> None:
         """Count a botocore client's calls (`before-call`, once per call) and HTTP
         requests (`before-send`, once per attempt)."""
 
         def on_call(model: Any, **_: Any) -> None:
-            self.calls[(service, str(model.name))] += 1
+            self.record(service, str(model.name))
 
         def on_send(**_: Any) -> None:
-            self.requests[service] += 1  # returns None: the request is still sent
+            self.record_request(service)  # returns None: the request is still sent
 
         client.meta.events.register("before-call", on_call)
         client.meta.events.register("before-send", on_send)
 
     def record(self, service: str, operation: str) -> None:
         """Count one call made outside botocore (SCIM: operation = HTTP method)."""
-        self.calls[(service, operation)] += 1
+        with self.lock:
+            self.calls[(service, operation)] += 1
 
     def record_request(self, service: str) -> None:
         """Count one HTTP request made outside botocore (each SCIM attempt)."""
-        self.requests[service] += 1
+        with self.lock:
+            self.requests[service] += 1
 
     @property
     def total(self) -> int:
@@ -67,3 +76,20 @@ class CallCounter:
 
 def _is_write(operation: str) -> bool:
     return operation.startswith(WRITE_PREFIXES) or operation in WRITE_METHODS
+
+
+def in_parallel(read: Callable[[Item], Result], items: Sequence[Item], width: int) -> list[Result]:
+    """`[read(i) for i in items]`, at most `width` at a time (reads only: each one is
+    independent, and throttling is handled per client by its retries). The first
+    failure is raised once the reads under way have ended; no new one starts."""
+    if width <= 1 or len(items) <= 1:
+        return [read(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(width, len(items))) as pool:
+        futures = [pool.submit(read, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        finally:
+            for future in futures:
+                future.cancel()

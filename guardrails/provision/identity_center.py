@@ -9,13 +9,14 @@ reported, never created.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guardrails.errors import GuardrailsError
-from guardrails.provision.calls import CallCounter
+from guardrails.provision.calls import CallCounter, in_parallel
+from guardrails.provision.interface import Proposal, Run
 from guardrails.provision.model import (
     MANAGED_MARK,
     ROLES,
@@ -26,8 +27,28 @@ from guardrails.provision.model import (
 )
 from guardrails.provision.settings import IdentityCenterSettings
 
+if TYPE_CHECKING:
+    from guardrails.provision.plan import Wanted
+
 PROVIDER = "identity-center"
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+PAGE = 100
+"""Items asked for per page (the largest MaxResults these list operations accept)."""
+
+
+def provider(wanted: Wanted, run: Run) -> IdentityCenter | None:
+    """The registry's factory: Identity Center is the directory every tool's people
+    are resolved against, so it is needed as soon as any tool is provisioned."""
+    settings = run.settings.identity_center
+    if settings is None:
+        if wanted.tools:
+            raise GuardrailsError(
+                "no Identity Center to provision to: set provisioning.identity_center in "
+                "guardrails.yaml (or GUARDRAILS_IDENTITY_STORE_ID and "
+                "GUARDRAILS_SSO_INSTANCE_ARN), or start `guardrails sandbox` and pass --sandbox"
+            )
+        return None
+    return IdentityCenter(settings, run.counter, run)
 
 
 def make_clients(settings: IdentityCenterSettings, counter: CallCounter) -> tuple[Any, Any]:
@@ -37,10 +58,14 @@ def make_clients(settings: IdentityCenterSettings, counter: CallCounter) -> tupl
 
     credentials = SANDBOX_CREDENTIALS if settings.sandbox else {}
     session = boto3.session.Session(region_name=settings.region, **credentials)
+    # Adaptive mode: besides retrying throttled calls with back-off, a client that is
+    # throttled slows its own sending rate (client-side token bucket), which the reads
+    # running in parallel share.
     config = BotoConfig(
         retries={"mode": "adaptive", "total_max_attempts": settings.max_attempts},
         connect_timeout=5,
         read_timeout=30,
+        max_pool_connections=max(10, settings.max_concurrency),
     )
     clients = []
     for service in ("identitystore", "sso-admin"):
@@ -60,21 +85,20 @@ class ApplicationAssignments:
     def applications(self) -> dict[str, str]:
         """Application name -> ARN, every page."""
         pages = self.client.get_paginator("list_applications").paginate(
-            InstanceArn=self.instance_arn
+            InstanceArn=self.instance_arn, PaginationConfig={"PageSize": PAGE}
         )
         return {a["Name"]: a["ApplicationArn"] for p in pages for a in p.get("Applications", [])}
 
-    def assigned_groups(self, application_arn: str) -> set[str]:
-        """Group ids assigned to an application, every page."""
-        pages = self.client.get_paginator("list_application_assignments").paginate(
-            ApplicationArn=application_arn
+    def applications_of(self, group_id: str) -> set[str]:
+        """ARNs of the applications a group is assigned to, every page: asked per
+        managed group, so no application the catalog does not touch is listed."""
+        pages = self.client.get_paginator("list_application_assignments_for_principal").paginate(
+            InstanceArn=self.instance_arn,
+            PrincipalId=group_id,
+            PrincipalType="GROUP",
+            PaginationConfig={"PageSize": PAGE},
         )
-        return {
-            a["PrincipalId"]
-            for p in pages
-            for a in p.get("ApplicationAssignments", [])
-            if a.get("PrincipalType") == "GROUP"
-        }
+        return {a["ApplicationArn"] for p in pages for a in p.get("ApplicationAssignments", [])}
 
     def assign(self, application_arn: str, group_id: str) -> None:
         """Assign a group to an application."""
@@ -166,11 +190,42 @@ def wanted_groups(tool: ToolAccess, state: DirectoryState) -> list[tuple[str, fr
     return roles
 
 
+def per_person(people: int, groups: int) -> bool:
+    """Whether listing memberships per person takes fewer calls than per group (one
+    call each, a page holding up to 100 memberships either way)."""
+    return people < groups
+
+
+def seats(tool: ToolAccess, directory: DirectoryState) -> Notice:
+    """How many people the tool's groups and users grant access to, against its seats."""
+    people, _ = directory.people(tool)
+    sources = [
+        f"group {name}: {len(directory.groups[name].members)}"
+        for name in tool.groups
+        if name in directory.groups
+    ]
+    listed = set(tool.users) | set(tool.admins)
+    if listed:
+        sources.append(f"{len(listed)} listed")
+    message = (
+        f"grants access to {len(people)} {'person' if len(people) == 1 else 'people'} "
+        f"({', '.join(sources) or 'nobody'}; each counted once) against {tool.seats} seats bought"
+    )
+    if tool.seats is not None and len(people) > tool.seats:
+        message += f": {len(people) - tool.seats} more than the seats (buy seats or narrow access)"
+    return Notice(tool.tool, message)
+
+
 class IdentityCenter:
     """Reads the directory, proposes changes for Identity Center, carries them out."""
 
-    def __init__(self, settings: IdentityCenterSettings, counter: CallCounter) -> None:
+    name = PROVIDER
+
+    def __init__(
+        self, settings: IdentityCenterSettings, counter: CallCounter, run: Run | None = None
+    ) -> None:
         self.settings = settings
+        self.run = run
         store, sso = make_clients(settings, counter)
         self.store = store
         self.apps = ApplicationAssignments(sso, settings.instance_arn)
@@ -178,11 +233,33 @@ class IdentityCenter:
         # Ids learnt while applying (a group created by this run).
         self.group_ids: dict[str, str] = {}
 
+    def propose(self, wanted: Wanted) -> Proposal:
+        """Read the directory (it becomes `run.directory`), then list the changes."""
+        directory = self.read(wanted.tools)
+        if self.run is not None:
+            self.run.directory = directory
+        notices = [seats(t, directory) for t in wanted.tools if t.seats is not None]
+        changes, more = self.changes(wanted.tools, wanted.withheld)
+        return Proposal(tuple(changes), tuple(notices + more), directory.snapshot())
+
+    def steps(self, changes: Sequence[Change]) -> list[tuple[Change, ...]]:
+        """One change per request: the Identity Store has no batch writes."""
+        return [(change,) for change in changes]
+
+    def carry_out(self, step: Sequence[Change]) -> None:
+        """Carry out each change of the step."""
+        for change in step:
+            self.apply(change)
+
     # --- reading -----------------------------------------------------------------------
 
     def _pages(self, operation: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
         paginator = self.store.get_paginator(operation)
-        for page in paginator.paginate(IdentityStoreId=self.settings.identity_store_id, **params):
+        for page in paginator.paginate(
+            IdentityStoreId=self.settings.identity_store_id,
+            PaginationConfig={"PageSize": PAGE},
+            **params,
+        ):
             yield from page.get(key, [])
 
     def read(self, tools: Iterable[ToolAccess]) -> DirectoryState:
@@ -206,31 +283,72 @@ class IdentityCenter:
             # directory groups the manifests name, and the names guardrails would use
             needed = {g for t in tools for g in t.groups}
             needed |= {group_name(t.tool, role) for t in tools for role in ROLES}
-            groups: dict[str, Group] = {}
+            kept: list[tuple[str, str, str | None, str]] = []  # (name, id, tool, role)
             for group in self._pages("list_groups", "Groups"):
                 name = group.get("DisplayName", "")
                 tool, role = _mark(group.get("Description"))
-                if name not in needed and tool is None:
-                    continue
-                members: dict[str, list[str]] = {}
-                for m in self._pages(
-                    "list_group_memberships", "GroupMemberships", GroupId=group["GroupId"]
-                ):
-                    uid = m.get("MemberId", {}).get("UserId")
-                    if uid in by_id:
-                        members.setdefault(by_id[uid], []).append(m["MembershipId"])
-                frozen = {person: tuple(ids) for person, ids in members.items()}
-                groups[name] = Group(group["GroupId"], tool, frozen, role)
+                if name in needed or tool is not None:
+                    kept.append((name, group["GroupId"], tool, role))
+            members = self._memberships({gid for _, gid, _, _ in kept}, by_id)
+            groups = {
+                name: Group(gid, tool, members.get(gid, {}), role) for name, gid, tool, role in kept
+            }
             applications = self.apps.applications()
-            managed_ids = {g.id: n for n, g in groups.items() if g.managed_tool}
-            assignments: dict[str, frozenset[str]] = {}
-            for app_name, arn in sorted(applications.items()):
-                assigned = self.apps.assigned_groups(arn)
-                assignments[app_name] = frozenset(
-                    managed_ids[i] for i in assigned if i in managed_ids
-                )
+            application_names = {arn: name for name, arn in applications.items()}
+            managed = sorted((g.id, n) for n, g in groups.items() if g.managed_tool)
+            assigned_to = in_parallel(
+                self.apps.applications_of,
+                [gid for gid, _ in managed],
+                self.settings.max_concurrency,
+            )
+            found: dict[str, set[str]] = {}
+            for (_, group_name_), arns in zip(managed, assigned_to, strict=True):
+                for arn in arns:
+                    if arn in application_names:
+                        found.setdefault(application_names[arn], set()).add(group_name_)
+            assignments = {app: frozenset(names) for app, names in found.items()}
         self.state = DirectoryState(users, names, aliases, groups, applications, assignments)
         return self.state
+
+    def _memberships(
+        self, group_ids: set[str], by_id: Mapping[str, str]
+    ) -> dict[str, dict[str, tuple[str, ...]]]:
+        """GroupId -> member email -> MembershipIds, for the groups that matter: listed
+        per group, or per person when the directory has fewer people than there are
+        such groups (fewer calls either way: one per group, or one per person)."""
+        found: dict[str, dict[str, list[str]]] = {gid: {} for gid in group_ids}
+        width = self.settings.max_concurrency
+        if per_person(len(by_id), len(group_ids)):
+            people = sorted(by_id)
+            listed = in_parallel(
+                lambda uid: list(
+                    self._pages(
+                        "list_group_memberships_for_member",
+                        "GroupMemberships",
+                        MemberId={"UserId": uid},
+                    )
+                ),
+                people,
+                width,
+            )
+        else:
+            listed = in_parallel(
+                lambda gid: list(
+                    self._pages("list_group_memberships", "GroupMemberships", GroupId=gid)
+                ),
+                sorted(group_ids),
+                width,
+            )
+        for memberships in listed:
+            for m in memberships:
+                uid = m.get("MemberId", {}).get("UserId")
+                gid = m.get("GroupId")
+                if uid in by_id and gid in found:
+                    found[gid].setdefault(by_id[uid], []).append(m["MembershipId"])
+        return {
+            gid: {person: tuple(ids) for person, ids in members.items()}
+            for gid, members in found.items()
+        }
 
     # --- planning ----------------------------------------------------------------------
 

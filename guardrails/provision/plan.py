@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from itertools import groupby
 from typing import Any
 
 from guardrails.catalog.model import Manifest
@@ -12,7 +13,7 @@ from guardrails.check import Checked
 from guardrails.errors import GuardrailsError
 from guardrails.provision.bindings import Binding, same_url
 from guardrails.provision.calls import CallCounter
-from guardrails.provision.identity_center import DirectoryState, IdentityCenter
+from guardrails.provision.interface import Provider, Run, factories
 from guardrails.provision.model import (
     Change,
     Notice,
@@ -20,7 +21,6 @@ from guardrails.provision.model import (
     ToolAccess,
     fingerprint,
 )
-from guardrails.provision.scim import ScimTool
 from guardrails.provision.settings import Settings
 
 
@@ -167,21 +167,15 @@ def _why_blocked(checked: Checked, manifest: Manifest, kept: bool = False) -> st
 
 
 class Provisioner:
-    """Every provider for one run: reads the live state once, plans, applies."""
+    """Every registered provider for one run: reads the live state once, plans, applies.
+
+    It knows no provider by name: it runs the registry's (`interface.PROVIDERS`)."""
 
     def __init__(self, settings: Settings, counter: CallCounter) -> None:
         self.settings = settings
         self.counter = counter
-        self.identity_center: IdentityCenter | None = None
-        self.scim: dict[str, ScimTool] = {}
-
-    def scim_url(self, tool: ToolAccess) -> str:
-        """The tool's SCIM base URL: IT's binding, or the sandbox's tenant for the tool
-        when plan/apply were asked to use a (verified) sandbox."""
-        assert tool.scim is not None
-        if self.settings.scim_sandbox_url:
-            return f"{self.settings.scim_sandbox_url.rstrip('/')}/{tool.tool}/v2"
-        return tool.scim.url
+        self.run = Run(settings, counter)
+        self.providers: dict[str, Provider] = {}
 
     def plan(self, wanted: Wanted) -> Plan:
         """Read the live state and list the changes, with a fingerprint of both."""
@@ -193,66 +187,44 @@ class Provisioner:
             )
             for f in wanted.unreadable
         ]
-        if not wanted.tools and not self.settings.identity_center:
-            return Plan((), fingerprint(), tuple(notices))
-        if self.settings.identity_center is None:
-            raise GuardrailsError(
-                "no Identity Center to provision to: set provisioning.identity_center in "
-                "guardrails.yaml (or GUARDRAILS_IDENTITY_STORE_ID and "
-                "GUARDRAILS_SSO_INSTANCE_ARN), or start `guardrails sandbox` and pass --sandbox"
-            )
-        # Fail closed before any read: a tool silently not pushed to SCIM (or not
-        # revoked there) would look done when it is not.
-        tokens = {t.tool: t.scim.token(t.tool) for t in wanted.tools if t.scim is not None}
-        center = IdentityCenter(self.settings.identity_center, self.counter)
-        self.identity_center = center
-        directory = center.read(wanted.tools)
-        notices += [_seats(tool, directory) for tool in wanted.tools if tool.seats is not None]
-        changes, more = center.changes(wanted.tools, wanted.withheld)
-        notices += more
+        # Every provider is built (and checks what it needs: tokens, settings) before
+        # any of them reads anything: fail closed before the first call.
+        built = [(name, factory(wanted, self.run)) for name, factory in factories()]
+        self.providers = {name: made for name, made in built if made is not None}
+        changes: list[Change] = []
         snapshots: dict[str, Any] = {}
-        for tool in wanted.tools:
-            if tool.scim is None:
-                continue
-            endpoint = ScimTool(
-                tool,
-                self.scim_url(tool),
-                tokens[tool.tool],
-                self.counter,
-                self.settings.scim_max_attempts,
-            )
-            self.scim[tool.tool] = endpoint
-            scim_state = endpoint.read()
-            snapshots[tool.tool] = scim_state.snapshot()
-            people, problems = directory.people(tool)
-            admins, _ = directory.resolve(tool.admins)
-            notices += [Notice(tool.tool, p) for p in problems]
-            scim_changes, scim_notices = endpoint.changes(tool, people, frozenset(admins))
-            changes += scim_changes
-            notices += scim_notices
+        for name, made in self.providers.items():
+            proposal = made.propose(wanted)
+            changes += proposal.changes
+            notices += proposal.notices
+            snapshots[name] = proposal.snapshot
         changes.sort(key=lambda c: c.tool)  # stable: each tool's order is kept
+        if not self.providers:
+            return Plan((), fingerprint(), tuple(_unique(notices)))
         digest = fingerprint(
             [asdict(t) for t in wanted.tools],
             sorted(wanted.kept),
             wanted.unreadable,
-            directory.snapshot(),
             snapshots,
         )
         return Plan(tuple(changes), digest, tuple(_unique(notices)))
 
-    def apply(self, change: Change) -> None:
-        """Carry out one change through its provider."""
-        if change.provider == "scim":
-            names = (
-                self.identity_center.state.names
-                if self.identity_center and self.identity_center.state
-                else {}
-            )
-            self.scim[change.tool].apply(change, names)
-        elif self.identity_center is not None:
-            self.identity_center.apply(change)
-        else:
-            raise GuardrailsError(f"no provider for {change.provider}")
+    def steps(self, changes: Sequence[Change]) -> list[tuple[Change, ...]]:
+        """The plan's changes as steps, in order: each run of one tool's changes to one
+        provider is split by that provider (a step is one request where it can be)."""
+        found: list[tuple[Change, ...]] = []
+        for (provider, _tool), run in groupby(changes, key=lambda c: (c.provider, c.tool)):
+            if provider not in self.providers:
+                raise GuardrailsError(f"no provider for {provider}")
+            found += self.providers[provider].steps(list(run))
+        return found
+
+    def carry_out(self, step: Sequence[Change]) -> None:
+        """Carry out one step through its provider."""
+        provider = self.providers.get(step[0].provider)
+        if provider is None:
+            raise GuardrailsError(f"no provider for {step[0].provider}")
+        provider.carry_out(step)
 
 
 def _by_person(changes: Iterable[Change]) -> dict[str, list[str]]:
@@ -271,26 +243,6 @@ def _by_person(changes: Iterable[Change]) -> dict[str, list[str]]:
             kinds = [""] if "" in vias else list(dict.fromkeys(vias))
             shown.setdefault(person, []).extend(f"{sign}{tool}{via}" for via in kinds)
     return shown
-
-
-def _seats(tool: ToolAccess, directory: DirectoryState) -> Notice:
-    """How many people the tool's groups and users grant access to, against its seats."""
-    people, _ = directory.people(tool)
-    sources = [
-        f"group {name}: {len(directory.groups[name].members)}"
-        for name in tool.groups
-        if name in directory.groups
-    ]
-    listed = set(tool.users) | set(tool.admins)
-    if listed:
-        sources.append(f"{len(listed)} listed")
-    message = (
-        f"grants access to {len(people)} {'person' if len(people) == 1 else 'people'} "
-        f"({', '.join(sources) or 'nobody'}; each counted once) against {tool.seats} seats bought"
-    )
-    if tool.seats is not None and len(people) > tool.seats:
-        message += f": {len(people) - tool.seats} more than the seats (buy seats or narrow access)"
-    return Notice(tool.tool, message)
 
 
 def _unique(notices: Iterable[Notice]) -> list[Notice]:

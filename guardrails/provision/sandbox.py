@@ -1,7 +1,7 @@
 """A local stand-in for both providers, so the demo and the tests need no cloud account.
 
 - AWS: a moto server on loopback (identitystore, sso-admin). moto has no sso-admin
-  *application* APIs, so a small in-memory `ApplicationDesk` answers those five
+  *application* APIs, so a small in-memory `ApplicationDesk` answers those six
   operations in front of it (and keeps the Identity Store rules moto does not keep);
   everything else goes to moto.
 - SCIM: scim2-server on loopback, one tenant per tool at `/<tool>/v2`, each accepting
@@ -101,7 +101,8 @@ def _aws_error(code: str, message: str) -> tuple[str, dict[str, Any]]:
 
 
 class ApplicationDesk:
-    """In-memory sso-admin application APIs (moto lacks them), and the Identity Store
+    """In-memory sso-admin application APIs (moto lacks them: the five below and
+    ListApplicationAssignmentsForPrincipal), and the Identity Store
     rules moto does not keep: a WSGI layer in front of moto.
 
     Like AWS: lists come in pages (`MaxResults`, `NextToken`); assigning a group that
@@ -119,6 +120,7 @@ class ApplicationDesk:
             "CreateApplicationAssignment",
             "DeleteApplicationAssignment",
             "ListApplicationAssignments",
+            "ListApplicationAssignmentsForPrincipal",
         }
     )
     STORE_OPERATIONS = frozenset({"CreateGroupMembership", "DeleteGroupMembership", "DeleteGroup"})
@@ -232,6 +234,15 @@ class ApplicationDesk:
                 a for a in self.applications.values() if a["InstanceArn"] == body["InstanceArn"]
             ]
             return self._page(found, body, "Applications")
+        if operation == "ListApplicationAssignmentsForPrincipal":
+            principal = (body.get("PrincipalId"), body.get("PrincipalType"))
+            listed = [
+                {"ApplicationArn": a, "PrincipalId": principal[0], "PrincipalType": principal[1]}
+                for a, assigned in sorted(self.assignments.items())
+                if principal in assigned
+                and self.applications[a]["InstanceArn"] == body.get("InstanceArn")
+            ]
+            return self._page(listed, body, "ApplicationAssignments")
         arn = body.get("ApplicationArn", "")
         if arn not in self.assignments:
             return _aws_error("ResourceNotFoundException", "application not found")

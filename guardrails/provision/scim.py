@@ -8,21 +8,34 @@ a manifest names), and is never printed, logged or written to a plan.
 
 from __future__ import annotations
 
+import functools
 import random
+import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 from guardrails.errors import GuardrailsError
-from guardrails.provision.calls import CallCounter
+from guardrails.provision.calls import CallCounter, in_parallel
+from guardrails.provision.interface import PartlyDone, Proposal, Run
 from guardrails.provision.model import ROLES, Change, Notice, ToolAccess, group_name
+
+if TYPE_CHECKING:
+    from guardrails.provision.plan import Wanted
 
 PROVIDER = "scim"
 MARK = "saas-guardrails:"
 """Prefix of the externalId of the users and the group guardrails creates."""
 PAGE = 100
+MAX_RETRY_AFTER = 30.0
+"""The longest wait a server's Retry-After is honoured for; one asking for more fails
+the request at once (apply again later) rather than hold the run and its lock."""
+USER_ACTIONS = frozenset({"create-user", "reactivate-user", "deactivate-user"})
+SAFE_ID = re.compile(r"[A-Za-z0-9._~@:+=-]{1,256}")
+"""What a resource id from a server may look like: it goes into request paths."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,127 @@ class ScimState:
         }
 
 
+def provider(wanted: Wanted, run: Run) -> ScimProvider | None:
+    """The registry's factory (None when no tool is provisioned over SCIM). Every token
+    is read now, before anything is: a tool silently not pushed to SCIM (or not
+    revoked there) would look done when it is not."""
+    tokens = {t.tool: t.scim.token(t.tool) for t in wanted.tools if t.scim is not None}
+    if not tokens:
+        return None
+    # Importing scim2-models builds its pydantic models (seconds on a busy machine):
+    # done while the directory is read, which mostly waits on the network. Python's
+    # import lock makes the first use wait for it to finish.
+    import threading
+
+    threading.Thread(target=_import_libraries, daemon=True).start()
+    return ScimProvider(run, tokens)
+
+
+def _import_libraries() -> None:
+    import scim2_client.engines.httpx2  # noqa: F401
+    import scim2_models  # noqa: F401
+
+
+class ScimProvider:
+    """Every tool's SCIM endpoint for one run, over one HTTP transport (one TLS
+    context, one connection pool) shared by all of them."""
+
+    name = PROVIDER
+
+    def __init__(self, run: Run, tokens: Mapping[str, str]) -> None:
+        self.run = run
+        self.tokens = tokens
+        self.tools: dict[str, ScimTool] = {}
+        self._transport: Any = None
+
+    def url(self, tool: ToolAccess) -> str:
+        """The tool's SCIM base URL: IT's binding, or the sandbox's tenant for the tool
+        when plan/apply were asked to use a (verified) sandbox."""
+        assert tool.scim is not None
+        sandbox = self.run.settings.scim_sandbox_url
+        if sandbox:
+            return f"{sandbox.rstrip('/')}/{tool.tool}/v2"
+        return tool.scim.url
+
+    def transport(self) -> Any:
+        """The run's one HTTP transport: building a TLS context reads the trust store
+        (load_verify_locations), which once per tool was half a 200-tool plan."""
+        if self._transport is None:
+            import httpx2
+
+            width = self.run.settings.max_concurrency
+            self._transport = httpx2.HTTPTransport(
+                limits=httpx2.Limits(max_connections=width, max_keepalive_connections=width)
+            )
+        return self._transport
+
+    def propose(self, wanted: Wanted) -> Proposal:
+        """Read every tool's endpoint (side by side), then list the changes."""
+        mine = [t for t in wanted.tools if t.scim is not None]
+        if not mine:
+            return Proposal(())
+        directory = self.run.directory
+        if directory is None:
+            raise GuardrailsError("scim: no directory to resolve people against")
+        for tool in mine:
+            self.tools[tool.tool] = ScimTool(
+                tool,
+                self.url(tool),
+                self.tokens[tool.tool],
+                self.run.counter,
+                self.run.settings.scim_max_attempts,
+                transport=self.transport(),
+                bulk=self.run.settings.scim_bulk,
+            )
+        states = in_parallel(
+            lambda t: self.tools[t.tool].read(), mine, self.run.settings.max_concurrency
+        )
+        changes: list[Change] = []
+        notices: list[Notice] = []
+        for tool in mine:
+            people, problems = directory.people(tool)
+            admins, _ = directory.resolve(tool.admins)
+            notices += [Notice(tool.tool, p) for p in problems]
+            more, told = self.tools[tool.tool].changes(tool, people, frozenset(admins))
+            changes += more
+            notices += told
+        snapshot = {t.tool: state.snapshot() for t, state in zip(mine, states, strict=True)}
+        return Proposal(tuple(changes), tuple(notices), snapshot)
+
+    def steps(self, changes: Sequence[Change]) -> list[tuple[Change, ...]]:
+        """Consecutive account changes go together (one Bulk request where offered);
+        a group's creation and the members added or removed go together (one POST
+        with its members, or one PATCH)."""
+        found: list[list[Change]] = []
+        for change in changes:
+            last = found[-1] if found else None
+            if last is not None and _together(last, change):
+                last.append(change)
+            else:
+                found.append([change])
+        return [tuple(step) for step in found]
+
+    def carry_out(self, step: Sequence[Change]) -> None:
+        """Carry out one step on its tool's endpoint."""
+        directory = self.run.directory
+        names = directory.names if directory is not None else {}
+        self.tools[step[0].tool].carry_out(step, names)
+
+
+def _together(step: Sequence[Change], change: Change) -> bool:
+    """Whether `change` joins the step: same tool; accounts with accounts; members of
+    the same group with its creation and its other members."""
+    first = step[0]
+    if change.tool != first.tool:
+        return False
+    if first.action in USER_ACTIONS:
+        return change.action in USER_ACTIONS
+    if first.action == "create-group":  # a new group has no one to remove
+        return change.action == "add-member" and change.target == first.principal
+    return change.action in ("add-member", "remove-member") and change.target == first.target
+
+
+@functools.cache
 def _client_class() -> Any:
     """A scim2-client over httpx2 that retries 429/5xx with back-off and counts calls."""
     from scim2_client.engines.httpx2 import SyncSCIMClient
@@ -88,10 +222,23 @@ def _client_class() -> Any:
                 retry = _retryable(method, response.status_code)
                 if not retry or attempt == self.attempts:
                     return response
-                time.sleep(_delay(attempt, response.headers.get("Retry-After")))
+                wait = _delay(attempt, response.headers.get("Retry-After"))
+                if wait is None:
+                    raise RetryTooLate(response.status_code, response.headers["Retry-After"])
+                time.sleep(wait)
             raise AssertionError("unreachable")
 
     return RetryingClient
+
+
+class RetryTooLate(Exception):
+    """The server asked to wait longer than `MAX_RETRY_AFTER` before trying again."""
+
+    def __init__(self, status: int, retry_after: str) -> None:
+        super().__init__(
+            f"HTTP {status} with Retry-After {retry_after[:40]!r}: the server asks to wait "
+            f"longer than the {MAX_RETRY_AFTER:.0f} s guardrails waits; run apply again later"
+        )
 
 
 def _retryable(method: str, status: int) -> bool:
@@ -114,10 +261,21 @@ def _patch(*operations: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _delay(attempt: int, retry_after: str | None) -> float:
-    """Seconds to wait: the server's Retry-After when given, else jittered exponential."""
-    if retry_after and retry_after.isdigit():
-        return min(float(retry_after), 30.0)
+def _delay(attempt: int, retry_after: str | None) -> float | None:
+    """Seconds to wait: the server's Retry-After when given (seconds or an HTTP date,
+    RFC 9110 §10.2.3), None when that is more than `MAX_RETRY_AFTER`; else jittered
+    exponential back-off."""
+    wait: float | None = None
+    if retry_after and retry_after.strip().isdigit():
+        wait = float(retry_after.strip())
+    elif retry_after:
+        try:
+            when = parsedate_to_datetime(retry_after)
+            wait = max(0.0, when.timestamp() - time.time())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            wait = None  # not a date either: back off as if none was given
+    if wait is not None:
+        return wait if wait <= MAX_RETRY_AFTER else None
     return min(0.1 * 2.0 ** (attempt - 1), 5.0) * (0.5 + random.random() / 2)
 
 
@@ -125,10 +283,17 @@ class ScimTool:
     """One tool's SCIM endpoint: read, propose changes, apply them."""
 
     def __init__(
-        self, tool: ToolAccess, url: str, token: str, counter: CallCounter, attempts: int = 5
+        self,
+        tool: ToolAccess,
+        url: str,
+        token: str,
+        counter: CallCounter,
+        attempts: int = 5,
+        transport: Any = None,
+        bulk: bool = True,
     ) -> None:
         import httpx2
-        from scim2_models import Group, ScimProvider, User
+        from scim2_models import Group, ScimProvider, ServiceProviderConfig, User
 
         if tool.scim is None:
             raise ValueError("tool without scim")
@@ -142,11 +307,16 @@ class ScimTool:
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
             follow_redirects=False,
+            transport=transport,
         )
         client_class = _client_class()
-        self.client = client_class(http, provider=ScimProvider([User, Group]))
+        self.client = client_class(
+            http, provider=ScimProvider([User, Group, ServiceProviderConfig])
+        )
         self.client.attempts = attempts
         self.client.counter = counter
+        self.use_bulk = bulk
+        self._bulk_offer: tuple[int, int] | None = None
         self.state: ScimState | None = None
         self.ids: dict[str, str] = {}
         self.group_ids: dict[str, str] = {}
@@ -272,44 +442,198 @@ class ScimTool:
             changes = [c for c in changes if c.revokes]
         return changes, notices
 
-    def apply(self, change: Change, display_names: Mapping[str, str]) -> None:
-        """Carry out one change."""
-        from scim2_models import Email, Group, User
-
+    def carry_out(self, step: Sequence[Change], display_names: Mapping[str, str]) -> None:
+        """Carry out one step (see `ScimProvider.steps`)."""
+        first = step[0]
+        if first.action in USER_ACTIONS:
+            with _scim_errors(self.tool, self.url, self.secret):
+                limits = self.bulk_limits() if len(step) > 1 else None
+                if limits is not None:
+                    self._bulk_accounts(step, display_names, limits)
+                    return
+            for number, change in enumerate(step):
+                try:
+                    with _scim_errors(self.tool, self.url, self.secret):
+                        self._account(change, display_names)
+                except GuardrailsError as err:
+                    if number and not isinstance(err, PartlyDone):
+                        raise PartlyDone(str(err), step[:number]) from None
+                    raise
+            return
         with _scim_errors(self.tool, self.url, self.secret):
-            if change.action == "create-user":
-                user: User[Any] = User(
-                    user_name=change.principal,
-                    display_name=display_names.get(change.principal, change.principal),
-                    active=True,
-                    external_id=MARK + change.principal,
-                    emails=[Email(value=change.principal, primary=True)],
-                )
-                created = self.client.create(user)
-                self.ids[change.principal] = str(created.id)
-            elif change.action in ("reactivate-user", "deactivate-user"):
-                active = change.action == "reactivate-user"
-                patch = _patch({"op": "replace", "path": "active", "value": active})
-                self.client.modify(User, self.ids[change.principal], patch)
-            elif change.action == "create-group":
-                mark = _group_mark(self.tool, _role(self.tool, change.principal))
-                group = Group(display_name=change.principal, external_id=mark)
-                self.group_ids[change.principal] = str(self.client.create(group).id)
-            elif change.action == "add-member":
-                uid = self.ids[change.principal]
-                patch = _patch({"op": "add", "path": "members", "value": [{"value": uid}]})
-                self.client.modify(Group, self._group(change.target), patch)
-            elif change.action == "remove-member":
-                uid = self.ids[change.principal]
-                patch = _patch({"op": "remove", "path": f'members[value eq "{uid}"]'})
-                self.client.modify(Group, self._group(change.target), patch)
+            if first.action == "create-group":
+                self._create_group(first.principal, [c.principal for c in step[1:]])
+            elif all(c.action in ("add-member", "remove-member") for c in step):
+                self._members(first.target, step)
             else:
-                raise GuardrailsError(f"scim cannot {change.action}")
+                raise GuardrailsError(f"scim cannot {first.action}")
+
+    def bulk_limits(self) -> tuple[int, int] | None:
+        """(maxOperations, maxPayloadSize) when the endpoint's ServiceProviderConfig
+        offers Bulk (read once, when first needed) and IT did not turn it off."""
+        from scim2_models import ServiceProviderConfig
+
+        if not self.use_bulk:
+            return None
+        if self._bulk_offer is None:
+            try:
+                config = self.client.query(ServiceProviderConfig)
+            except Exception:  # no readable config (RFC 7644 requires one): no Bulk
+                config = None
+            bulk = getattr(config, "bulk", None)
+            offered = bulk is not None and bulk.supported is True
+            operations = (getattr(bulk, "max_operations", 0) or 0) if offered else 0
+            payload = (getattr(bulk, "max_payload_size", 0) or 0) if offered else 0
+            self._bulk_offer = (operations, payload)
+        operations, payload = self._bulk_offer
+        return (operations, payload) if operations > 1 and payload > 0 else None
+
+    def _user(self, email: str, display_names: Mapping[str, str]) -> Any:
+        from scim2_models import Email, User
+
+        return User(
+            user_name=email,
+            display_name=display_names.get(email, email),
+            active=True,
+            external_id=MARK + email,
+            emails=[Email(value=email, primary=True)],
+        )
+
+    def _account(self, change: Change, display_names: Mapping[str, str]) -> None:
+        from scim2_models import User
+
+        if change.action == "create-user":
+            created = self.client.create(self._user(change.principal, display_names))
+            self.ids[change.principal] = _safe_id(created.id)
+        else:
+            active = change.action == "reactivate-user"
+            patch = _patch({"op": "replace", "path": "active", "value": active})
+            self.client.modify(User, self.ids[change.principal], patch)
+
+    def _bulk_accounts(
+        self, step: Sequence[Change], display_names: Mapping[str, str], limits: tuple[int, int]
+    ) -> None:
+        """Account changes as Bulk requests (RFC 7644 §3.7), each within the endpoint's
+        maxOperations and maxPayloadSize; each operation's outcome is read on its own."""
+        import json
+
+        from scim2_models import Context
+
+        max_operations, max_payload = limits
+        operations: list[tuple[Change, dict[str, Any]]] = []
+        for number, change in enumerate(step):
+            if change.action == "create-user":
+                user = self._user(change.principal, display_names)
+                data = user.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+                operation = {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": str(number),
+                    "data": data,
+                }
+            else:
+                active = change.action == "reactivate-user"
+                operation = {
+                    "method": "PATCH",
+                    "path": f"/Users/{self.ids[change.principal]}",
+                    "data": _patch({"op": "replace", "path": "active", "value": active}),
+                }
+            operations.append((change, operation))
+        chunks: list[list[tuple[Change, dict[str, Any]]]] = [[]]
+        size = 0
+        for change, operation in operations:
+            length = len(json.dumps(operation)) + 1
+            chunk = chunks[-1]
+            if chunk and (len(chunk) >= max_operations or size + length > max_payload - 512):
+                chunks.append([])
+                size = 0
+            chunks[-1].append((change, operation))
+            size += length
+        done: list[Change] = []
+        for chunk in chunks:
+            try:
+                with _scim_errors(self.tool, self.url, self.secret):
+                    done += self._bulk(chunk, done)
+            except GuardrailsError as err:
+                if done and not isinstance(err, PartlyDone):
+                    raise PartlyDone(str(err), done) from None
+                raise
+
+    def _bulk(
+        self, chunk: Sequence[tuple[Change, dict[str, Any]]], before: Sequence[Change]
+    ) -> list[Change]:
+        """Send one Bulk request; the changes it carried out, or `PartlyDone`."""
+        body = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [operation for _, operation in chunk],
+        }
+        answer = self.client.bulk(body, check_request_payload=False, check_response_payload=False)
+        results = answer.get("Operations") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or len(results) != len(chunk):
+            raise GuardrailsError(f"{self.tool}: scim {self.url}: unreadable Bulk response")
+        done: list[Change] = []
+        failures: list[str] = []
+        for (change, operation), result in zip(chunk, results, strict=True):
+            status = str(result.get("status", "")) if isinstance(result, dict) else ""
+            if not status.startswith("2"):
+                detail = ""
+                if isinstance(result, dict) and isinstance(result.get("response"), dict):
+                    detail = str(result["response"].get("detail", ""))[:200]
+                failures.append(
+                    f"Bulk {operation['method']} for {change.principal} answered "
+                    f"{status[:3] or 'nothing'}" + (f": {detail}" if detail else "")
+                )
+                continue
+            if change.action == "create-user":
+                location = str(result.get("location") or "")
+                self.ids[change.principal] = _safe_id(location.rstrip("/").rpartition("/")[2])
+            done.append(change)
+        if failures:
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise PartlyDone(f"{self.tool}: scim {self.url}: {failures[0]}{more}", [*before, *done])
+        return done
+
+    def _create_group(self, name: str, members: Sequence[str]) -> None:
+        """Create the group with its first members in one request."""
+        from scim2_models import Group, GroupMember
+
+        mark = _group_mark(self.tool, _role(self.tool, name))
+        group = Group(
+            display_name=name,
+            external_id=mark,
+            members=[GroupMember(value=self.ids[p], type="User", ref=None) for p in members]
+            or None,
+        )
+        self.group_ids[name] = _safe_id(self.client.create(group).id)
+
+    def _members(self, name: str, step: Sequence[Change]) -> None:
+        """Add and remove a group's members in one PATCH: one `add` with every new
+        member, one `remove` per member leaving (RFC 7644 §3.5.2)."""
+        from scim2_models import Group
+
+        added = [{"value": self.ids[c.principal]} for c in step if c.action == "add-member"]
+        operations: list[dict[str, Any]] = []
+        if added:
+            operations.append({"op": "add", "path": "members", "value": added})
+        operations += [
+            {"op": "remove", "path": f'members[value eq "{self.ids[c.principal]}"]'}
+            for c in step
+            if c.action == "remove-member"
+        ]
+        self.client.modify(Group, self._group(name), _patch(*operations))
 
     def _group(self, name: str) -> str:
         if name not in self.group_ids:
             raise GuardrailsError(f"{self.tool}: SCIM group {name} not found")
         return self.group_ids[name]
+
+
+def _safe_id(value: object) -> str:
+    """A resource id a server gave, once it is one that can go into a request path."""
+    text = str(value or "")
+    if not SAFE_ID.fullmatch(text):
+        raise GuardrailsError(f"the server gave an unusable resource id {text[:40]!r}")
+    return text
 
 
 def _group_mark(tool: str, role: str) -> str:
@@ -334,6 +658,8 @@ def _scim_errors(tool: str, url: str, secret: str) -> Iterator[None]:
         yield
     except GuardrailsError:
         raise
+    except RetryTooLate as err:
+        raise GuardrailsError(f"{tool}: scim {url}: {err}".replace(secret, "***")) from None
     except (SCIMException, SCIMClientException, ValidationError) as err:
         # scim2-client puts the network cause (e.g. connection refused) in a note.
         parts = [*str(err).splitlines()[:1], *getattr(err, "__notes__", [])[:1]]

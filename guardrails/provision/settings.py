@@ -11,6 +11,8 @@ provisioning:
     max_attempts: 5         # botocore retries (adaptive mode)
   scim:
     max_attempts: 5         # on 429 and 5xx, with back-off
+    bulk: true              # use SCIM Bulk where the endpoint offers it
+  max_concurrency: 8        # reads in flight at once, per provider
 ```
 Environment: GUARDRAILS_IDENTITY_STORE_ID, GUARDRAILS_SSO_INSTANCE_ARN, AWS_REGION.
 """
@@ -47,6 +49,8 @@ class IdentityCenterSettings:
     """Endpoint override (the sandbox's moto server)."""
     max_attempts: int = 5
     """Attempts per call, botocore adaptive retry mode."""
+    max_concurrency: int = 8
+    """Reads in flight at once."""
     sandbox: bool = False
     """True when talking to the local sandbox (dummy credentials are used)."""
 
@@ -61,6 +65,10 @@ class Settings:
     """When set, every tool's SCIM endpoint is `<this>/<tool>/v2` (the sandbox)."""
     scim_max_attempts: int = 5
     """Attempts per SCIM request on 429/5xx."""
+    scim_bulk: bool = True
+    """Send SCIM Bulk requests to endpoints whose ServiceProviderConfig offers Bulk."""
+    max_concurrency: int = 8
+    """Reads in flight at once, per provider (SCIM: endpoints read side by side)."""
 
 
 def load_settings(
@@ -76,6 +84,10 @@ def load_settings(
     scim = _mapping(config.provisioning.get("scim"), "scim")
     scim_attempts = _int(scim.get("max_attempts", 5), "scim.max_attempts")
     attempts = _int(section.get("max_attempts", 5), "identity_center.max_attempts")
+    bulk = scim.get("bulk", True)
+    if not isinstance(bulk, bool):
+        raise GuardrailsError("guardrails.yaml: provisioning.scim.bulk must be true or false")
+    width = _int(config.provisioning.get("max_concurrency", 8), "max_concurrency")
     refuse_tracked_state(config.root)
     if use_sandbox:
         sandbox = verified_sandbox(config.root)
@@ -86,10 +98,13 @@ def load_settings(
                 instance_arn=sandbox["instance_arn"],
                 endpoint_url=sandbox["endpoint_url"],
                 max_attempts=attempts,
+                max_concurrency=width,
                 sandbox=True,
             ),
             scim_sandbox_url=sandbox["scim_url"],
             scim_max_attempts=scim_attempts,
+            scim_bulk=bulk,
+            max_concurrency=width,
         )
     store = env.get("GUARDRAILS_IDENTITY_STORE_ID") or section.get("identity_store_id")
     instance = env.get("GUARDRAILS_SSO_INSTANCE_ARN") or section.get("instance_arn")
@@ -107,8 +122,9 @@ def load_settings(
             instance_arn=str(instance),
             endpoint_url=section.get("endpoint_url"),
             max_attempts=attempts,
+            max_concurrency=width,
         )
-    return Settings(identity_center, None, scim_attempts)
+    return Settings(identity_center, None, scim_attempts, bulk, width)
 
 
 STATE_KEYS = ("region", "identity_store_id", "instance_arn", "endpoint_url", "scim_url", "secret")

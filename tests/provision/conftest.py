@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,13 @@ class Faults:
     """Failures answered so far."""
     scim_methods: list[str] = field(default_factory=list)
     """HTTP methods of every SCIM request the server received, in order."""
+    scim_paths: list[str] = field(default_factory=list)
+    """`METHOD /path` of every SCIM request the server received, in order."""
+    retry_after: str = ""
+    """A Retry-After header sent with each failure answered (none when empty)."""
+    before_write: Any = None
+    """Called once, before the first write request is served (a change made by someone
+    else between a plan's reads and its writes)."""
     delay: float = 0.0
     """Seconds every write waits: before the server carries it out, or (`delay_after`)
     after, before it is answered (a slow write, to kill an apply in the middle of one)."""
@@ -73,7 +81,11 @@ class Faults:
             else:
                 service, write = "scim", environ["REQUEST_METHOD"] in WRITE_METHODS
                 self.scim_methods.append(environ["REQUEST_METHOD"])
+                self.scim_paths.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
             if write:
+                hook, self.before_write = self.before_write, None
+                if hook is not None:
+                    hook()
                 with self.lock:
                     self.seen[service] += 1
                     number = self.seen[service]
@@ -88,7 +100,10 @@ class Faults:
                     else:
                         body = {"detail": "injected failure", "status": self.status[:3]}
                         kind = "application/scim+json"
-                    start_response(self.status, [("Content-Type", kind)])
+                    headers = [("Content-Type", kind)]
+                    if self.retry_after:
+                        headers.append(("Retry-After", self.retry_after))
+                    start_response(self.status, headers)
                     return [json.dumps(body).encode()]
             if write and self.delay and self.delay_after:
                 started: list[Any] = []
@@ -152,6 +167,14 @@ class World:
         bindings.write_text(text.replace(old.group(0), f"url: {url}"))
         if manifest:
             self.edit(tool, f"url: {old.group(1)}", f"url: {url}")
+
+    def one_request_per_account(self) -> None:
+        """Turn SCIM Bulk off (`provisioning.scim.bulk: false`): each account is created
+        in its own request, as before Bulk was used."""
+        config = self.root / "guardrails.yaml"
+        text = config.read_text()
+        assert text.endswith("  scim:\n    max_attempts: 2\n"), text
+        config.write_text(text + "    bulk: false\n")
 
     def bind(self, old: str, new: str) -> None:
         """Replace `old` by `new` in IT's bindings (policies/data/provisioning.yaml)."""
@@ -251,10 +274,9 @@ def _replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """The fixture catalog copied to tmp, with a sandbox running for it."""
-    root = tmp_path / "catalog"
+@contextmanager
+def running_world(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The fixture catalog copied to `root`, with a sandbox running for it."""
     shutil.copytree(FIXTURES / "catalog", root)
     monkeypatch.setenv("GR_TEST_SCIM_TOKEN", TOKEN)
     monkeypatch.setenv("GUARDRAILS_ACTOR", "test-runner")
@@ -267,6 +289,13 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         yield World(root, state, faults, CliRunner())
     finally:
         box.stop()
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The fixture catalog copied to tmp, with a sandbox running for it."""
+    with running_world(tmp_path / "catalog", monkeypatch) as made:
+        yield made
 
 
 def stats(result: Result) -> tuple[int, int, int]:

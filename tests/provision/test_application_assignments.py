@@ -46,34 +46,42 @@ def test_applications_reads_every_page(stubbed: tuple[ApplicationAssignments, St
     stub.add_response(
         "list_applications",
         {"Applications": [_app("HubSpot", APP)], "NextToken": "page-2"},
-        {"InstanceArn": INSTANCE},
+        {"InstanceArn": INSTANCE, "MaxResults": 100},
     )
     stub.add_response(
         "list_applications",
         {"Applications": [_app("Zoom", APP2)]},
-        {"InstanceArn": INSTANCE, "NextToken": "page-2"},
+        {"InstanceArn": INSTANCE, "NextToken": "page-2", "MaxResults": 100},
     )
     assert apps.applications() == {"HubSpot": APP, "Zoom": APP2}
     stub.assert_no_pending_responses()
 
 
-def test_assigned_groups_reads_every_page_and_keeps_groups(
+def test_applications_of_a_group_reads_every_page(
     stubbed: tuple[ApplicationAssignments, Stubber],
 ) -> None:
     apps, stub = stubbed
-    user = {"ApplicationArn": APP, "PrincipalId": "u-1", "PrincipalType": "USER"}
-    group = {"ApplicationArn": APP, "PrincipalId": GROUP, "PrincipalType": "GROUP"}
+    asked = {"InstanceArn": INSTANCE, "PrincipalId": GROUP, "PrincipalType": "GROUP"}
     stub.add_response(
-        "list_application_assignments",
-        {"ApplicationAssignments": [user], "NextToken": "t"},
-        {"ApplicationArn": APP},
+        "list_application_assignments_for_principal",
+        {
+            "ApplicationAssignments": [
+                {"ApplicationArn": APP, "PrincipalId": GROUP, "PrincipalType": "GROUP"}
+            ],
+            "NextToken": "t",
+        },
+        {**asked, "MaxResults": 100},
     )
     stub.add_response(
-        "list_application_assignments",
-        {"ApplicationAssignments": [group]},
-        {"ApplicationArn": APP, "NextToken": "t"},
+        "list_application_assignments_for_principal",
+        {
+            "ApplicationAssignments": [
+                {"ApplicationArn": APP2, "PrincipalId": GROUP, "PrincipalType": "GROUP"}
+            ]
+        },
+        {**asked, "MaxResults": 100, "NextToken": "t"},
     )
-    assert apps.assigned_groups(APP) == {GROUP}
+    assert apps.applications_of(GROUP) == {APP, APP2}
     stub.assert_no_pending_responses()
 
 

@@ -51,9 +51,12 @@ def test_first_apply_creates_groups_assignments_and_scim_users(world: World) -> 
     first = outcomes[0]
     assert {"time", "actor", "tool", "provider", "action", "principal", "outcome"} <= set(first)
     assert first["actor"] == "test-runner" and first["outcome"] == "ok"
-    # written ahead: each write's intent comes before it, its outcome after
+    # written ahead: each change's intent comes before its write, its outcome after
     assert audit[0] == {**intents[0], "event": "intent"} and audit[1]["id"] == audit[0]["id"]
-    assert len(intents) == len(outcomes) == writes(applied)
+    changes = [x for x in plan.output.splitlines() if x.startswith("    ")]
+    assert len(intents) == len(outcomes) == len(changes)
+    # SCIM writes go in batches (members in one PATCH, accounts in one Bulk request)
+    assert 0 < writes(applied) < len(changes)
 
 
 def test_second_apply_changes_nothing_and_makes_no_write_call(world: World) -> None:
@@ -478,6 +481,7 @@ def test_a_write_done_but_its_answer_lost_then_reapply_converges(world: World) -
 def test_scim_failure_half_way_then_reapply_converges(world: World) -> None:
     # the 3rd SCIM write (create user dan) is carried out, then answers 500: a POST is
     # not sent again (it could create a second resource); the run stops there
+    world.one_request_per_account()  # (test_scale.py has the same with Bulk)
     world.faults.fail_write("scim", 3, status="500 Internal Server Error", after=True)
     failed = world.run("apply", "--auto-approve")
     assert failed.exit_code == 2, failed.output
@@ -564,7 +568,9 @@ def test_a_lost_answer_to_creating_the_scim_group_never_makes_a_second_one(
 ) -> None:
     import httpx2
 
-    # SCIM writes: 4 users, then POST /Groups (5th): carried out, answer lost in a 500
+    # SCIM writes: 4 users, then POST /Groups (5th, with its members): carried out,
+    # answer lost in a 500
+    world.one_request_per_account()
     world.faults.fail_write("scim", 5, status="500 Internal Server Error", after=True)
     failed = world.run("apply", "--auto-approve")
     assert failed.exit_code == 2, failed.output
@@ -596,14 +602,24 @@ def test_a_lost_answer_to_creating_the_scim_group_never_makes_a_second_one(
 def test_a_patch_whose_answer_was_lost_is_sent_again_without_doubling(world: World) -> None:
     import httpx2
 
-    # SCIM writes: 4 users, the group, then the first member PATCH: carried out, then 500
-    world.faults.fail_write("scim", 6, status="500 Internal Server Error", after=True)
+    # the group is created with its members; members added later go in one PATCH
+    assert world.run("apply", "--auto-approve").exit_code == 0
+    world.one_request_per_account()
+    world.edit(
+        "hubspot",
+        "users: [alice@example.com]",
+        "users: [alice@example.com, bob@example.com, erin@example.com]",
+    )
+    # SCIM writes: users bob and erin, then the member PATCH: carried out, then 500
+    world.faults.fail_write(
+        "scim", world.faults.seen["scim"] + 3, status="500 Internal Server Error", after=True
+    )
     applied = world.run("apply", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert world.faults.injected == 1
     url = f"{world.state.scim_url}/hubspot/v2/Groups"
     group = httpx2.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).json()["Resources"][0]
-    assert len(group["members"]) == len({m["value"] for m in group["members"]}) == 4
+    assert len(group["members"]) == len({m["value"] for m in group["members"]}) == 6
     assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
 
 
