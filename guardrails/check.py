@@ -164,16 +164,9 @@ def _without_secrets(outcome: Outcome, data: Mapping[str, Any]) -> Outcome:
     if not usable:
         return outcome
     secret = re.compile("|".join(f"(?:{p})" for p in usable))
-    # A catalog's findings have a few dozen paths between them: each is screened once.
-    # (Keyed by the whole path text, so every path is still screened as it is.)
-    paths: dict[str, bool] = {}
 
     def masked(finding: Finding) -> Finding:
-        path = finding.path
-        has_secret = paths.get(path)
-        if has_secret is None:
-            has_secret = paths[path] = secret.search(path) is not None
-        if not (has_secret or secret.search(finding.message)):
+        if not (secret.search(finding.message) or secret.search(finding.path)):
             return finding
         return replace(
             finding,
