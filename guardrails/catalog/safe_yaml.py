@@ -543,7 +543,26 @@ def load_marked(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Any, l
     return value, builder.marks
 
 
-class MarkedPositions(Positions):
+class _Walked(Positions):
+    """`Positions` that answer `value` and `key` by walking a path: `locate` from those."""
+
+    __slots__ = ()
+
+    def locate(self, path: Path) -> Mark:
+        """The value at ``path``, else the key of the nearest existing ancestor."""
+        found = self.value(path)
+        if found is not None:
+            return found
+        probe = path[:-1]
+        while probe:
+            found = self.key(probe) or self.value(probe)
+            if found is not None:
+                return found
+            probe = probe[:-1]
+        return self.value(()) or Mark(1, 1)
+
+
+class MarkedPositions(_Walked):
     """`Positions` of a document from the marks its first parse took (`load_marked`).
 
     Answers exactly as `_NodePositions` (which walks the node tree of a second parse):
@@ -601,19 +620,6 @@ class MarkedPositions(Positions):
         found = self._find(path) if path else None
         return self._mark(found[0]) if found is not None and found[0] is not None else None
 
-    def locate(self, path: Path) -> Mark:
-        """The value at ``path``, else the key of the nearest existing ancestor."""
-        found = self.value(path)
-        if found is not None:
-            return found
-        probe = path[:-1]
-        while probe:
-            found = self.key(probe) or self.value(probe)
-            if found is not None:
-                return found
-            probe = probe[:-1]
-        return self.value(()) or Mark(1, 1)
-
 
 Answer = tuple[str, Path]
 """A question asked of `Positions`: (`value`, `key` or `locate`, path)."""
@@ -631,7 +637,7 @@ class PositionsMemo(Protocol):
         ...
 
 
-class _NodePositions(Positions):
+class _NodePositions(_Walked):
     """`Positions` read off PyYAML's node tree by walking each asked path through it.
 
     Answers exactly as the `Positions` that `_Builder` records (tested on every
@@ -684,19 +690,6 @@ class _NodePositions(Positions):
         """Position of the mapping key that holds ``path``, if it exists."""
         found = self._find(path) if path else None
         return _mark(found[0].start_mark) if found and found[0] is not None else None
-
-    def locate(self, path: Path) -> Mark:
-        """The value at ``path``, else the key of the nearest existing ancestor."""
-        found = self.value(path)
-        if found is not None:
-            return found
-        probe = path[:-1]
-        while probe:
-            found = self.key(probe) or self.value(probe)
-            if found is not None:
-                return found
-            probe = probe[:-1]
-        return self.value(()) or Mark(1, 1)
 
 
 class LazyPositions(Positions):
