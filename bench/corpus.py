@@ -1,13 +1,19 @@
 """Generate a reproducible catalog of N realistic manifests for benchmarks.
 
-    .venv/bin/python bench/corpus.py OUT_DIR --manifests 10000 [--seed 7]
+    .venv/bin/python bench/corpus.py OUT_DIR --manifests 10000 [--seed 7] [--with-findings 0.98]
 
 Manifests are written block-style with comments, as people write them, in a
-catalog folder (`OUT_DIR/manifests/`, plus `OUT_DIR/exceptions/`). About one in ten
-breaks a rule (no SSO for confidential data, personal data outside the allowed
-jurisdictions, no DPA, cost over the threshold, an unknown integration, an expired
-certificate), and every tool integrates with others of the corpus, so rules that
-look across manifests have real work to do. The same seed gives the same bytes.
+catalog folder (`OUT_DIR/manifests/`, plus `OUT_DIR/exceptions/`). By default (the
+*compliant* shape) about one in ten is flawed: it breaks one rule (no SSO for
+confidential data, personal data outside the allowed jurisdictions, no DPA, cost over
+the threshold, an unknown integration, an expired certificate); with a few rules
+broken by chance (retention, a renewal soon) about 3 in 10 manifests have a finding.
+`--with-findings SHARE` gives the *findings-heavy* shape of a first import of an
+existing inventory: that share of manifests is flawed, each breaking 3 to 5 rules
+of a wider set (also MFA, a multi-year term, a personal account): with 0.98, about
+3.7 findings per manifest. Every tool integrates with others of the corpus, so rules
+that look across manifests have real work to do. The same arguments give the same
+bytes (the default shape is the one measured before the knob existed).
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ CATEGORIES = (
 )  # fmt: skip
 TEAMS = ("marketing-ops", "brand", "growth", "events", "content", "demand-gen")
 FLAWS = ("sso", "residency", "dpa", "cost", "integration", "certificate")
+# The findings-heavy shape breaks several rules at once, of a wider set.
+MORE_FLAWS = (*FLAWS, "mfa", "term", "personal-account")
+COMPLIANT_SHARE = 0.1  # the default: flawed manifests, one flaw each
 
 TEMPLATE = """\
 # yaml-language-server: $schema=https://saas-guardrails.example/schemas/manifest-v1.schema.json
@@ -60,7 +69,7 @@ spec:
   auth:
     sso: {sso}
     scim: true
-    mfa: enforced
+    mfa: {mfa}
   access:
     groups: [{team}]
     users: [{users}]
@@ -72,7 +81,7 @@ spec:
     annual: {annual}
     one_time: {one_time}
     seats: {seats}
-    term_months: 12
+    term_months: {term}
     renewal_date: 2027-{month:02d}-01
 {provisioning}"""
 
@@ -92,10 +101,15 @@ BINDING = """\
 """
 
 
-def manifest(index: int, total: int, rng: random.Random) -> str:
-    """The text of manifest number `index` of `total`."""
+def manifest(index: int, total: int, rng: random.Random, share: float | None = None) -> str:
+    """The text of manifest number `index` of `total`; `share` of manifests are flawed
+    with several flaws each (None: the compliant shape, a tenth with one flaw)."""
     name = f"tool-{index:05d}"
-    flaw = rng.choice(FLAWS) if rng.random() < 0.1 else None
+    flawed = rng.random() < (COMPLIANT_SHARE if share is None else share)
+    if share is None:  # the same draws as before the knob existed: the same bytes
+        flaws = {rng.choice(FLAWS)} if flawed else set()
+    else:
+        flaws = set(rng.sample(MORE_FLAWS, rng.randint(3, 5))) if flawed else set()
     categories = sorted(rng.sample(CATEGORIES, rng.randint(1, 3)))
     personal = any(c.startswith("personal.") for c in categories)
     classification = "confidential" if personal else rng.choice(("internal", "confidential"))
@@ -104,12 +118,14 @@ def manifest(index: int, total: int, rng: random.Random) -> str:
         f"    - tool: tool-{peer:05d}\n      direction: inbound\n      data: [{categories[0]}]"
         for peer in peers
     ]
-    if flaw == "integration":
+    if "integration" in flaws:
         flows.append("    - tool: shadow-spreadsheet\n      direction: outbound\n      data: []")
     else:
         flows.append("    - tool: zapier\n      external: true\n      direction: outbound\n"
                      "      data: []")  # fmt: skip
     people = [f"user{rng.randrange(5000):04d}@example.com" for _ in range(rng.randint(0, 6))]
+    if "personal-account" in flaws:
+        people.append(f"marketing.{index}@gmail.com")
     owner = f"owner{index % 700:03d}@example.com"
     return TEMPLATE.format(
         name=name,
@@ -120,25 +136,29 @@ def manifest(index: int, total: int, rng: random.Random) -> str:
         purpose=f"Campaign work stream {index} - {rng.choice(CAPABILITIES).replace('-', ' ')}",
         capabilities=", ".join(sorted(set(rng.sample(CAPABILITIES, 2)))),
         vendor=f"Vendor {index}, Inc.",
-        cert_expires="2025-01-31" if flaw == "certificate" else "2027-12-31",
-        dpa="false" if flaw == "dpa" else "true",
+        cert_expires="2025-01-31" if "certificate" in flaws else "2027-12-31",
+        dpa="false" if "dpa" in flaws else "true",
         classification=classification,
         categories=", ".join(categories),
-        residency="global" if flaw == "residency" and personal else rng.choice(("eu", "us", "uk")),
+        residency="global" if "residency" in flaws and personal else rng.choice(("eu", "us", "uk")),
         retention=rng.choice((365, 730, 1095)),
-        sso="none" if flaw == "sso" else rng.choice(("saml", "oidc")),
+        mfa="optional" if "mfa" in flaws else "enforced",
+        sso="none" if "sso" in flaws else rng.choice(("saml", "oidc")),
         users=", ".join(sorted(set(people))),
         integrations="\n".join(flows),
-        annual=250_000 if flaw == "cost" else rng.randrange(1_000, 90_000, 500),
+        annual=250_000 if "cost" in flaws else rng.randrange(1_000, 90_000, 500),
         one_time=rng.randrange(0, 20_000, 1_000),
         seats=rng.randint(5, 200),
         month=rng.randint(1, 12),
+        term=36 if "term" in flaws else 12,
         provisioning=PROVISIONING.format(index=index) if rng.random() < 0.5 else "",
     )
 
 
-def generate(out: Path, count: int, seed: int = 7) -> Path:
-    """Write a catalog of `count` manifests to `out` (replacing it); return `out`."""
+def generate(out: Path, count: int, seed: int = 7, share: float | None = None) -> Path:
+    """Write a catalog of `count` manifests to `out` (replacing it); return `out`.
+
+    `share`: the share of manifests with findings (None: the compliant shape)."""
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -146,7 +166,7 @@ def generate(out: Path, count: int, seed: int = 7) -> Path:
     folder.mkdir(parents=True)
     bound = []
     for index in range(count):
-        text = manifest(index, count, rng)
+        text = manifest(index, count, rng, share)
         (folder / f"tool-{index:05d}.yaml").write_text(text, "utf-8")
         if "  provisioning:" in text:
             bound.append(BINDING.format(index=index))
@@ -163,8 +183,17 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--manifests", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--with-findings",
+        type=float,
+        metavar="SHARE",
+        help="share of manifests that break rules, 3 to 5 each (e.g. 0.98: a first "
+        "import); default: the compliant shape",
+    )
     args = parser.parse_args()
-    generate(args.out, args.manifests, args.seed)
+    if args.with_findings is not None and not 0 <= args.with_findings <= 1:
+        parser.error("--with-findings: a share between 0 and 1")
+    generate(args.out, args.manifests, args.seed, args.with_findings)
     print(f"{args.out}: {args.manifests} manifests")
     return 0
 

@@ -1,9 +1,12 @@
 """Time `guardrails check` on generated catalogs, beside the PyYAML floor.
 
     .venv/bin/python bench/run.py [--sizes 100 1000 10000] [--repeat 3]
+        [--shapes compliant findings-heavy]
 
-For each size it generates a corpus (bench/corpus.py, fixed seed) under
-`bench/corpus/N/`, then measures, as subprocesses so start-up is included:
+For each shape and size it generates a corpus (bench/corpus.py, fixed seed) under
+`bench/corpus/N/` (compliant: about 3 manifests in 10 with a finding) or
+`bench/corpus/N-findings-heavy/` (98% with findings, about 4 each: a first import of
+an existing inventory), then measures, as subprocesses so start-up is included:
 
 * floor: PyYAML's C loader parsing every manifest in one process (nothing else);
 * cold:  `guardrails check --no-cache -f json` on the whole catalog (shipped policy
@@ -12,7 +15,8 @@ For each size it generates a corpus (bench/corpus.py, fixed seed) under
          changed (a new value each time, so every run re-reads exactly one file);
 
 and prints the median wall time, the ratios cold/floor and warm/cold, the CPU time
-(user + system, workers included: on a busy machine wall time says less) and the
+(user + system, workers included: on a busy machine wall time says less; the load
+average is printed before and after) and the
 peak RSS of the cold check, with its growth per 1,000 manifests to show it is linear.
 `--help` start-up is timed against a bare `python -c pass`. Every run keeps compiled
 bytecode, as an installed tool does.
@@ -99,31 +103,48 @@ def change_one_manifest(corpus: Path) -> Callable[[], object]:
     return change
 
 
-def bench_size(size: int, repeat: int) -> dict[str, object]:
-    """Every measurement for one corpus size."""
-    corpus = generate(BENCH / "corpus" / str(size), size)
-    report = str(BENCH / "corpus" / f"{size}.json")
+# The two shapes of catalog measured: the share of manifests with findings that
+# bench/corpus.py is given (None: its compliant default, about 3 in 10).
+SHAPES = {"compliant": None, "findings-heavy": 0.98}
+
+
+def bench_size(size: int, repeat: int, shape: str = "compliant") -> dict[str, object]:
+    """Every measurement for one corpus size and shape."""
+    name = str(size) if SHAPES[shape] is None else f"{size}-{shape}"
+    corpus = generate(BENCH / "corpus" / name, size, share=SHAPES[shape])
+    report = str(BENCH / "corpus" / f"{name}.json")
     check = [GUARDRAILS, "check", str(corpus), "--now", NOW, "-f", "json", "-o", report]
     floor = median([PYTHON, "-c", FLOOR, str(corpus)], repeat)
     cold = median([*check, "--no-cache"], repeat)
     subprocess.run(check, check=False, stdout=subprocess.DEVNULL)  # fills the cache
     warm = median(check, max(repeat, 5), before=change_one_manifest(corpus))  # cheap: more runs
-    return {"manifests": size, "floor": floor, "cold": cold, "warm": warm}
+    with open(report, encoding="utf-8") as written:
+        findings = len(json.load(written)["findings"])
+    return {
+        "manifests": size,
+        "shape": shape,
+        "findings": findings,
+        "floor": floor,
+        "cold": cold,
+        "warm": warm,
+    }
 
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
     """The scaling table, one line per size, as printed and pasted into the docs."""
     lines = [
-        "| manifests | floor s | cold s | cold/floor | warm s | warm/cold "
-        "| cold CPU s | warm CPU s | peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| shape | manifests | findings | floor s | cold s | cold/floor | warm s | warm/cold "
+        "| floor CPU s | cold CPU s | warm CPU s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         floor, cold, warm = row["floor"], row["cold"], row["warm"]
         lines.append(
-            f"| {row['manifests']:,} | {floor['seconds']:.2f} | {cold['seconds']:.2f} "
+            f"| {row['shape']} | {row['manifests']:,} | {row['findings']:,} "
+            f"| {floor['seconds']:.2f} | {cold['seconds']:.2f} "
             f"| {cold['seconds'] / floor['seconds']:.3f} | {warm['seconds']:.2f} "
-            f"| {warm['seconds'] / cold['seconds']:.3f} | {cold['cpu_seconds']:.2f} "
+            f"| {warm['seconds'] / cold['seconds']:.3f} | {floor['cpu_seconds']:.2f} "
+            f"| {cold['cpu_seconds']:.2f} "
             f"| {warm['cpu_seconds']:.2f} | {cold['rss_mib']} |"
         )
     return lines
@@ -132,6 +153,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
 def memory_growth(rows: list[dict[str, Any]]) -> str:
     """Peak RSS growth per 1,000 manifests between consecutive sizes (flat = linear)."""
     steps = []
+    rows = [row for row in rows if row["shape"] == "compliant"]
     for small, large in itertools.pairwise(rows):
         added = (large["manifests"] - small["manifests"]) / 1000
         grown = (large["cold"]["rss_mib"] - small["cold"]["rss_mib"]) / added
@@ -146,7 +168,7 @@ def write_docs(lines: list[str]) -> None:
     start, end = "<!-- bench:table -->\n", "<!-- /bench:table -->\n"
     before, _, rest = text.partition(start)
     _, _, after = rest.partition(end)
-    command = "`.venv/bin/python bench/run.py --sizes 100 1000 10000 --repeat 3 --docs`"
+    command = f"`.venv/bin/python bench/run.py {' '.join(sys.argv[1:])}`"
     shown = [f"- {line}" if line and not line.startswith("|") else line for line in lines]
     block = f"Printed by {command}:\n\n" + "\n".join(shown) + "\n"
     docs.write_text(before + start + block + end + after, "utf-8")
@@ -158,6 +180,13 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
+        "--shapes",
+        nargs="+",
+        choices=list(SHAPES),
+        default=list(SHAPES),
+        help="catalog shapes to measure (default: both)",
+    )
+    parser.add_argument(
         "--docs", action="store_true", help="also write the results into docs/performance.md"
     )
     args = parser.parse_args()
@@ -165,10 +194,13 @@ def main() -> int:
     load = os.getloadavg()[0]
     bare = median([PYTHON, "-c", "pass"], 9)["seconds"]
     helps = median([GUARDRAILS, "--help"], 9)["seconds"]
-    rows: list[dict[str, Any]] = [bench_size(size, args.repeat) for size in args.sizes]
+    rows: list[dict[str, Any]] = [
+        bench_size(size, args.repeat, shape) for shape in args.shapes for size in args.sizes
+    ]
+    after = os.getloadavg()[0]
     lines = [
         f"guardrails --help: {helps:.3f} s; bare python: {bare:.3f} s; ratio {helps / bare:.1f}x",
-        f"machine: {os.cpu_count()} cores; load average before: {load:.2f}",
+        f"machine: {os.cpu_count()} cores; load average before: {load:.2f}, after: {after:.2f}",
         "",
         *table(rows),
     ]
@@ -179,7 +211,12 @@ def main() -> int:
         write_docs(lines)
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
-    document = {"help": helps, "bare_python": bare, "load_average": load, "sizes": rows}
+    document = {
+        "help": helps,
+        "bare_python": bare,
+        "load_average": [load, after],
+        "sizes": rows,
+    }
     (results / "check.json").write_text(json.dumps(document, indent=2), "utf-8")
     return 0
 

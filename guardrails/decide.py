@@ -262,7 +262,12 @@ def decide(
     """Findings for every violation and problem, restricted to the files in `only`."""
     manifests = catalog.by_name  # duplicates are already flagged
     # A tool whose file does not even parse is still a tool: its file name stands for it.
-    tools = {*manifests, *(PurePosixPath(file).stem for file in catalog.files)}
+    # (Only an exception asks: most catalogs have a few, and none of a tool's findings.)
+    tools = (
+        {*manifests, *(PurePosixPath(file).stem for file in catalog.files)}
+        if catalog.exceptions
+        else set()
+    )
     waivers = Waivers(catalog.exceptions, policies, now, tools)
     findings: list[Finding] = list(catalog.problems)
     seen: set[tuple[str, str, tuple[str | int, ...]]] = set()

@@ -21,8 +21,8 @@ from guardrails.catalog.safe_yaml import (
     Path,
     Positions,
     answer_all,
+    load_marked,
     load_text,
-    load_value,
 )
 from guardrails.catalog.schema import is_valid, placeholders, validate
 from guardrails.cores import on_all_cores
@@ -61,6 +61,10 @@ class ExaminedFile:
     """`metadata.name` when it is a non-empty string."""
     integrations: tuple[str, ...] = ()
     """The tools `spec.integrations` names, in order: whom the policies look up for it."""
+    marks: tuple[int, ...] = ()
+    """Where each node of `document` starts, as its parse took them (`load_marked`):
+    positions without parsing the file again. Not kept in the cache (a re-check reads
+    the positions findings asked for from there)."""
 
     @property
     def mapping(self) -> bool:
@@ -68,11 +72,15 @@ class ExaminedFile:
         return self.document is not None
 
 
-def examined(document: Any, valid: bool, problems: tuple[FileProblem, ...]) -> ExaminedFile:
-    """The `ExaminedFile` of a parsed `document`."""
+def examined(
+    document: Any, valid: bool, problems: tuple[FileProblem, ...], marks: tuple[int, ...] = ()
+) -> ExaminedFile:
+    """The `ExaminedFile` of a parsed `document` (`marks`: as `ExaminedFile.marks`)."""
     if not isinstance(document, Mapping):
         return ExaminedFile(None, valid, problems)
-    return ExaminedFile(document, valid, problems, name_of(document), integrations_of(document))
+    return ExaminedFile(
+        document, valid, problems, name_of(document), integrations_of(document), marks
+    )
 
 
 def name_of(document: Mapping[str, Any]) -> str | None:
@@ -109,9 +117,11 @@ def _at(mark: Mark) -> tuple[int, int]:
 def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
     """Parse and validate `data` as a `kind` document (`manifest` or `exception`)."""
     try:
-        document = load_value(data, max_bytes)
+        document, taken = load_marked(data, max_bytes)
     except LoadError as err:
         return refused(err.message, err.mark)
+    # A tuple of ints, which pickle (from a worker) and marshal copy in one go.
+    marks = tuple(taken)
     if not isinstance(document, Mapping):
         positions = load_text(data.decode("utf-8-sig")).positions
         problem = FileProblem(
@@ -125,12 +135,12 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
     # A placeholder needs a `<`: the bytes of most files have none, and are not walked.
     holes = placeholders(kind, document) if b"<" in data else []
     if not holes and is_valid(kind, document):
-        return examined(document, True, ())
+        return examined(document, True, (), marks)
     # A placeholder is one finding, whatever the schema also says about the same value.
     filled = {hole.path for hole in holes}
     found = [item for item in validate(kind, document) if item.path not in filled]
     if not found and not holes:  # the fast validator is the stricter one; this one decides
-        return examined(document, True, ())
+        return examined(document, True, (), marks)
     # Only now are positions worth their cost: every problem points at a line.
     positions = load_text(data.decode("utf-8-sig")).positions
     problems = tuple(
@@ -145,7 +155,7 @@ def examine(data: bytes, kind: str, max_bytes: int) -> ExaminedFile:
         for item in items
     )
     # A document with a placeholder is not finished: never judged, never applied.
-    return examined(document, False, problems)
+    return examined(document, False, problems, marks)
 
 
 def locate_all(asked: Iterable[tuple[Positions, Path]], workers: int | None = None) -> None:
@@ -158,7 +168,8 @@ def locate_all(asked: Iterable[tuple[Positions, Path]], workers: int | None = No
     """
     wanted: dict[int, tuple[LazyPositions, list[Path]]] = {}
     for positions, path in asked:
-        if isinstance(positions, LazyPositions):
+        # A file whose loading marks are at hand answers at once, here.
+        if isinstance(positions, LazyPositions) and not positions.at_hand:
             wanted.setdefault(id(positions), (positions, []))[1].append(path)
     work = [(p, p.unknown("locate", paths)) for p, paths in wanted.values()]
     work = [(p, paths) for p, paths in work if paths]

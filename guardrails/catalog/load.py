@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from guardrails.catalog.examine import ExaminedFile, FileProblem, examine, refused
 from guardrails.catalog.model import Catalog, Manifest, PolicyException
-from guardrails.catalog.safe_yaml import LazyPositions, Mark, Path
+from guardrails.catalog.safe_yaml import LazyPositions, Mark, MarkedPositions, Path
 from guardrails.catalog.tree import YAML_SUFFIXES, RefusedFile, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.cores import PARALLEL_FROM, on_all_cores
@@ -236,7 +236,14 @@ class LoadedFiles:
         data = self._data[index]
         key = self.keys[index]
         memo = self._cache.memo(key) if self._cache is not None and key is not None else None
-        return LazyPositions(data if data is not None else partial(self._bytes, index), memo)
+        examined = self._examined[index]
+        marked = (
+            MarkedPositions(examined.document, examined.marks)
+            if examined is not None and examined.marks
+            else None
+        )
+        source = data if data is not None else partial(self._bytes, index)
+        return LazyPositions(source, memo, marked)
 
     def _bytes(self, index: int) -> bytes:
         """The file's bytes if they are still those checked, else nothing."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -432,23 +432,40 @@ def load_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
 
 
 class _ValueBuilder:
-    """`_Builder`'s checks (tags, duplicate keys, depth, recursion, alias budget), no positions."""
+    """`_Builder`'s checks (tags, duplicate keys, depth, recursion, alias budget), and
+    where every node starts in the compact form `MarkedPositions` reads.
 
-    __slots__ = ("active", "budget")
+    `marks` gets three numbers per node, in document order (a mapping's key before its
+    value, aliases expanded as the value is): the 1-based line and column `Positions`
+    gives for it (a block collection under a key: the key's, as `_Builder`), and how
+    many nodes its subtree holds (itself included). Taking them while the node tree is
+    at hand costs a fraction of parsing the file again for positions, which a file with
+    a finding would otherwise be (`bench/` on a findings-heavy catalog).
+    """
+
+    __slots__ = ("active", "budget", "marks")
 
     def __init__(self) -> None:
         self.budget = MAX_EXPANDED_NODES
         self.active: set[int] = set()
+        self.marks: list[int] = []
 
-    def build(self, node: yaml.Node, depth: int) -> Any:
+    def build(self, node: yaml.Node, depth: int, shown: Any = None) -> Any:
+        """The value of `node`; `shown` is the start mark to record for it (default:
+        its own)."""
         self.budget -= 1
         if self.budget < 0 or depth > MAX_DEPTH or node.tag not in _ALLOWED_TAGS:
             raise _Refused
+        marks = self.marks
+        start = shown or node.start_mark
         if isinstance(node, yaml.ScalarNode):
+            marks += (start.line + 1, start.column + 1, 1)
             return _plain_scalar(node.value) if node.tag == _PLAIN else node.value
         if id(node) in self.active:
             raise _Refused
         self.active.add(id(node))
+        here = len(marks)
+        marks += (start.line + 1, start.column + 1, 0)  # its size is known at the end
         # Scalars, three in four nodes, are built inline with the same checks: a call
         # per node is most of the cost of this loop.
         inner = depth + 1
@@ -460,11 +477,14 @@ class _ValueBuilder:
                         self.budget -= 1
                         if self.budget < 0 or inner > MAX_DEPTH or item.tag not in _ALLOWED_TAGS:
                             raise _Refused
+                        mark = item.start_mark
+                        marks += (mark.line + 1, mark.column + 1, 1)
                         items.append(
                             _plain_scalar(item.value) if item.tag == _PLAIN else item.value
                         )
                     else:
                         items.append(self.build(item, inner))
+                marks[here + 2] = (len(marks) - here) // 3
                 return items
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -473,15 +493,24 @@ class _ValueBuilder:
                 key = key_node.value
                 if key in result:
                     raise _Refused
+                key_mark = key_node.start_mark
+                marks += (key_mark.line + 1, key_mark.column + 1, 1)
                 if value_node.__class__ is yaml.ScalarNode:
                     self.budget -= 1
                     tag = value_node.tag
                     if self.budget < 0 or inner > MAX_DEPTH or tag not in _ALLOWED_TAGS:
                         raise _Refused
+                    mark = value_node.start_mark
+                    marks += (mark.line + 1, mark.column + 1, 1)
                     text = value_node.value
                     result[key] = _plain_scalar(text) if tag == _PLAIN else text
                 else:
-                    result[key] = self.build(value_node, inner)
+                    # A block collection under a key is shown at its key (as `_Builder`).
+                    block = isinstance(value_node, yaml.CollectionNode) and not (
+                        value_node.flow_style
+                    )
+                    result[key] = self.build(value_node, inner, key_mark if block else None)
+            marks[here + 2] = (len(marks) - here) // 3
             return result
         finally:
             self.active.discard(id(node))
@@ -494,18 +523,102 @@ def load_value(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     `load_bytes`, so the `LoadError` is the same, position included); it is faster
     because it records no position.
     """
+    return load_marked(data, max_bytes)[0]
+
+
+def load_marked(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Any, list[int]]:
+    """`load_value`, with where each node starts (`_ValueBuilder.marks`)."""
     _check_size(data, max_bytes)
     text = decode(data)
+    builder = _ValueBuilder()
     try:
         node = _compose(text)
-        value = _ValueBuilder().build(node, 0) if node is not None else None
+        value = builder.build(node, 0) if node is not None else None
         refused = node is None
     except (yaml.YAMLError, _Refused, RecursionError):
         refused = True
     if refused:
         load_text(text)  # raises the exact error
         raise AssertionError("the full loader accepted what the fast one refused")
-    return value
+    return value, builder.marks
+
+
+class _Walked(Positions):
+    """`Positions` that answer `value` and `key` by walking a path: `locate` from those."""
+
+    __slots__ = ()
+
+    def locate(self, path: Path) -> Mark:
+        """The value at ``path``, else the key of the nearest existing ancestor."""
+        found = self.value(path)
+        if found is not None:
+            return found
+        probe = path[:-1]
+        while probe:
+            found = self.key(probe) or self.value(probe)
+            if found is not None:
+                return found
+            probe = probe[:-1]
+        return self.value(()) or Mark(1, 1)
+
+
+class MarkedPositions(_Walked):
+    """`Positions` of a document from the marks its first parse took (`load_marked`).
+
+    Answers exactly as `_NodePositions` (which walks the node tree of a second parse):
+    the path is walked through the document, whose mappings keep their keys in file
+    order, to find the node's place among the marks. If the marks are ever taken or
+    read differently from each other (or the document is not the one they were taken
+    with), positions go wrong silently: `tests/catalog/test_fast_paths.py` holds them to
+    the node walk on every fixture and on a findings-heavy generated catalog.
+    """
+
+    __slots__ = ("_document", "_marks")
+
+    def __init__(self, document: Any, marks: Sequence[int]) -> None:
+        self._document = document
+        self._marks = marks
+
+    def _find(self, path: Path) -> tuple[int | None, int] | None:
+        """(index of the key's marks or None, index of the value's), or None."""
+        marks, value = self._marks, self._document
+        at, key_at = 0, None
+        step: Any
+        for step in path:
+            if isinstance(value, dict):
+                if not isinstance(step, str) or step not in value:
+                    return None
+                child = at + 3
+                for key in value:  # each entry: its key's marks, then its value's subtree
+                    if key == step:
+                        break
+                    child += 3 + 3 * marks[child + 5]
+                key_at, at, value = child, child + 3, value[step]
+            elif isinstance(value, list):
+                if isinstance(step, float) and step.is_integer():
+                    step = int(step)  # as `_NodePositions._find`
+                if not (isinstance(step, int) and 0 <= step < len(value)):
+                    return None
+                child = at + 3
+                for _ in range(step):
+                    child += 3 * marks[child + 2]
+                key_at, at, value = None, child, value[step]
+            else:
+                return None
+        return key_at, at
+
+    def _mark(self, index: int) -> Mark:
+        return Mark(self._marks[index], self._marks[index + 1])
+
+    def value(self, path: Path) -> Mark | None:
+        """Position of the value at ``path``, if it exists."""
+        found = self._find(path)
+        return self._mark(found[1]) if found is not None else None
+
+    def key(self, path: Path) -> Mark | None:
+        """Position of the mapping key that holds ``path``, if it exists."""
+        found = self._find(path) if path else None
+        return self._mark(found[0]) if found is not None and found[0] is not None else None
 
 
 Answer = tuple[str, Path]
@@ -524,7 +637,7 @@ class PositionsMemo(Protocol):
         ...
 
 
-class _NodePositions(Positions):
+class _NodePositions(_Walked):
     """`Positions` read off PyYAML's node tree by walking each asked path through it.
 
     Answers exactly as the `Positions` that `_Builder` records (tested on every
@@ -578,19 +691,6 @@ class _NodePositions(Positions):
         found = self._find(path) if path else None
         return _mark(found[0].start_mark) if found and found[0] is not None else None
 
-    def locate(self, path: Path) -> Mark:
-        """The value at ``path``, else the key of the nearest existing ancestor."""
-        found = self.value(path)
-        if found is not None:
-            return found
-        probe = path[:-1]
-        while probe:
-            found = self.key(probe) or self.value(probe)
-            if found is not None:
-                return found
-            probe = probe[:-1]
-        return self.value(()) or Mark(1, 1)
-
 
 class LazyPositions(Positions):
     """`Positions` of a file, computed from its bytes the first time a finding asks.
@@ -608,12 +708,22 @@ class LazyPositions(Positions):
     __slots__ = ("_answers", "_data", "_full", "_memo")
 
     def __init__(
-        self, data: bytes | Callable[[], bytes], memo: PositionsMemo | None = None
+        self,
+        data: bytes | Callable[[], bytes],
+        memo: PositionsMemo | None = None,
+        marked: MarkedPositions | None = None,
     ) -> None:
         self._data = data
         self._memo = memo
         self._answers: dict[Answer, Mark | None] | None = None
-        self._full: Positions | None = None
+        # The marks of the parse that loaded the file, when it was loaded in this check:
+        # answers without parsing it again.
+        self._full: Positions | None = marked
+
+    @property
+    def at_hand(self) -> bool:
+        """Whether answers need no parse (the marks of the loading parse are here)."""
+        return self._full is not None
 
     def _answer(self, question: str, path: Path) -> Mark | None:
         if self._answers is None:

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from guardrails import remedies
-from guardrails.catalog.safe_yaml import LoadError, load_bytes
+from guardrails.catalog.safe_yaml import LoadError, MarkedPositions, load_marked
 from guardrails.catalog.tree import Tree, WorkTree
 from guardrails.config import Config
 from guardrails.engine.interface import PolicyModule, PolicySet
@@ -81,22 +81,26 @@ def _data_files(tree: Tree, folder: str) -> Iterable[tuple[str, Mapping[str, Any
     for path in tree.files(f"{folder}/data", (".yaml", ".yml")):
         shown = tree.display(path)
         try:
-            loaded = load_bytes(tree.read(path))
+            data = tree.read(path)
+            # Values only (the same checks and errors as `load_bytes`): positions are
+            # worked out only for a wrong level. A catalog's bindings can be thousands
+            # of entries, which recording every position made a third of a re-check.
+            value, marks = load_marked(data)
         except LoadError as err:
             raise GuardrailsError(f"{shown}:{err}") from None
         except OSError as err:  # a link out of the catalog, a FIFO, ...: never read
             reason = err.strerror or err
             raise GuardrailsError(f"{shown}: cannot read policy data: {reason}") from None
-        if loaded.value is None:
+        if value is None:
             continue
-        if not isinstance(loaded.value, Mapping):
+        if not isinstance(value, Mapping):
             raise GuardrailsError(f"{shown}:1:1: policy data must be a mapping of keys")
-        for key, level_mark in _level_marks(loaded.value, loaded.positions):
+        for key, level_mark in _level_marks(value, MarkedPositions(value, marks)):
             raise GuardrailsError(
                 f"{shown}:{level_mark.line}:{level_mark.column}: rule {key}: level must be "
                 f"one of {', '.join(LEVELS)}"
             )
-        yield shown, loaded.value
+        yield shown, value
 
 
 def _level_marks(document: Mapping[str, Any], positions: Any) -> Iterable[tuple[str, Any]]:

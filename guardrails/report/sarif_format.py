@@ -208,9 +208,67 @@ def _escaped(match: re.Match[str]) -> str:
     return f"\\\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\\\u{code:04x}"
 
 
+def indented(value: Any) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)` for JSON's own types, byte for byte.
+
+    The json module writes indented JSON in Python, a generator per container: 8 of
+    the 9 seconds of a 40,000-finding report. This writes the same text with the C
+    string encoder and no generators. Only dict (string keys), list, str, int, float,
+    bool and None are written as json does (a test holds it to `json.dumps` on every
+    format test's report and a findings-heavy catalog's); anything else is refused.
+    """
+    out: list[str] = []
+    _write(value, "\n", out)
+    return "".join(out)
+
+
+_STRING = json.encoder.encode_basestring  # the C encoder, as ensure_ascii=False uses
+_CONSTANT = {None: "null", True: "true", False: "false"}
+
+
+def _write(value: Any, newline: str, out: list[str]) -> None:
+    """Append `value` as indented JSON whose lines start with `newline` (and 2 spaces
+    per level)."""
+    kind = type(value)
+    if kind is str:
+        out.append(_STRING(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        separator = "{" + inner
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError(f"a SARIF key must be text, not {key!r}")
+            out.append(separator + _STRING(key) + ": ")
+            _write(item, inner, out)
+            separator = "," + inner
+        out.append(newline + "}")
+    elif kind is list:
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        separator = "[" + inner
+        for item in value:
+            out.append(separator)
+            _write(item, inner, out)
+            separator = "," + inner
+        out.append(newline + "]")
+    elif kind is int:
+        out.append(int.__repr__(value))  # as json: a bool is not one of these
+    elif value is None or kind is bool:
+        out.append(_CONSTANT[value])
+    elif kind is float:
+        out.append(json.dumps(value))  # NaN and infinities as json spells them
+    else:
+        raise TypeError(f"not a JSON value: {kind.__name__}")
+
+
 def render(report: Report) -> str:
     """The SARIF log, indented JSON (valid UTF-8 whatever the file names hold)."""
-    text = json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"
+    text = indented(sarif_document(report)) + "\n"
     # A file name that is not UTF-8 reaches messages as lone surrogates: no UTF-8
     # writer (nor code scanning) takes them, so they are written as `\xNN` text.
     return _SURROGATE.sub(_escaped, text) if _SURROGATE.search(text) else text

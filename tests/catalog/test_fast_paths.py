@@ -12,7 +12,14 @@ import pytest
 
 from guardrails.catalog.examine import examine, locate_all
 from guardrails.catalog.load import load_catalog
-from guardrails.catalog.safe_yaml import LazyPositions, LoadError, load_bytes, load_value
+from guardrails.catalog.safe_yaml import (
+    LazyPositions,
+    LoadError,
+    MarkedPositions,
+    load_bytes,
+    load_marked,
+    load_value,
+)
 from guardrails.catalog.schema import is_date, is_valid, rust_pattern, validate
 from guardrails.catalog.tree import WorkTree
 from guardrails.config import load_config
@@ -78,6 +85,36 @@ def test_lazy_positions_match_the_recorded_ones(data: bytes) -> None:
         assert lazy.value(path) == loaded.positions.value(path), path
         assert lazy.key(path) == loaded.positions.key(path), path
         assert lazy.locate(path) == loaded.positions.locate(path), path
+
+
+def heavy_corpus_files() -> list[bytes]:
+    """Manifests of the findings-heavy bench corpus: every flaw it writes, aliases none."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from corpus import manifest
+
+    rng = random.Random(7)
+    return [manifest(index, 60, rng, 0.98).encode() for index in range(60)]
+
+
+@pytest.mark.parametrize(
+    "data", [p.read_bytes() for p in YAML_FILES] + TRICKY + heavy_corpus_files()
+)
+def test_marks_of_the_loading_parse_answer_as_the_recorded_positions(data: bytes) -> None:
+    # A file with a finding is not parsed again: the marks its loading took answer.
+    try:
+        loaded = load_bytes(data)
+    except LoadError:
+        return
+    value, marks = load_marked(data)
+    marked = MarkedPositions(value, marks)
+    asked = [*paths(loaded.value), ("nowhere",), (), (0,), (1.0,), (True,)]
+    asked += [(*path, step) for path in paths(loaded.value) for step in (1.0, True, 0)]
+    for path in asked:
+        assert marked.value(path) == loaded.positions.value(path), path
+        assert marked.key(path) == loaded.positions.key(path), path
+        assert marked.locate(path) == loaded.positions.locate(path), path
 
 
 def mutations(document: dict[str, Any], rng: random.Random) -> list[Any]:
