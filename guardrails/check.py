@@ -21,8 +21,8 @@ from guardrails.catalog.model import Catalog, Manifest
 from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.decide import EXCEPTION_RULES, decide
-from guardrails.engine import get_engine
-from guardrails.engine.evaluate import LOCAL_ENGINES, engine_input, evaluate, judge
+from guardrails.engine import get_engine, judging_library
+from guardrails.engine.evaluate import engine_input, evaluate, judge
 from guardrails.engine.interface import Engine, PolicySet, Violation
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.errors import GuardrailsError
@@ -79,8 +79,8 @@ def _second_core(policies: PolicySet, engine: Engine, now: date) -> SecondCore |
     """A process on another core, ready to examine files and judge manifests."""
     from guardrails.cores import SecondCore
 
-    if engine.name not in LOCAL_ENGINES:
-        return None  # a server's engine needs no warming up here
+    if judging_library(engine) is None:
+        return None  # a server's engine needs no warming up here, nor can a Go runtime fork
 
     def warm_up() -> dict[str, Callable[[Any], Any]]:
         from guardrails.catalog.examine import examine
@@ -117,7 +117,7 @@ def run_check(
     manifest's violations under everything they depend on (`engine/evaluate.py`).
     """
     policies = load_policy_set(policy_tree or catalog_tree, config)
-    engine = engine or get_engine("regorus")
+    engine = engine or get_engine("auto")
     # A re-check mostly reads the cache; what little it parses and judges is done on
     # the other core, which meanwhile loads the parser's validator and the engine. It
     # starts before the cache is read: the less memory the two processes share, the

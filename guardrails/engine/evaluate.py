@@ -20,8 +20,9 @@ That reasoning only holds, and so neither is done, unless:
 
 * every Rego module in force is a file of the shipped library, unchanged (an
   organisation's own rules may look anywhere in the catalog);
-* the engine evaluates here (regorus, regopy): an OPA server's policies may change
-  between checks without anything here changing;
+* the engine evaluates here and in a forked process (its registry entry names its
+  `library`: regorus, regopy): an OPA server's policies may change between checks
+  without anything here changing;
 * no two manifests share a name (which document a name means depends on the others).
 
 Otherwise the whole catalog is one input. `tests/engines/test_incremental.py` and the
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
     from guardrails.cores import SecondCore
 
-LOCAL_ENGINES = ("regorus", "regopy")
 # From this many manifests to judge, they are judged in parts on every core.
 PARTS_FROM = 1000
 
@@ -189,19 +189,23 @@ def _judged_one_by_one(policies: PolicySet, engine: Engine) -> bool:
     here; an organisation's own rules may look anywhere in the catalog, and an OPA
     server's policies may change between checks without anything here changing.
     """
-    return engine.name in LOCAL_ENGINES and all(module.shipped for module in policies.modules)
+    from guardrails.engine import judging_library
+
+    shipped = all(module.shipped for module in policies.modules)
+    return judging_library(engine) is not None and shipped
 
 
 def _context(policies: PolicySet, engine: Engine, now: date) -> bytes:
     """Digest of all a verdict depends on beyond the manifests."""
     from guardrails.catalog.cache import libraries
+    from guardrails.engine import judging_library
 
     digest = hashlib.sha256(b"guardrails verdicts v1\0")
     for module in policies.modules:
         digest.update(f"{module.file}\0{len(module.text)}\0{module.text}".encode())
     digest.update(json.dumps(policies.data, sort_keys=True, default=str).encode())
     digest.update(f"\0{engine.name}\0{now.isoformat()}\0".encode())
-    digest.update(repr(libraries(engine.name)).encode())
+    digest.update(repr(libraries(judging_library(engine) or engine.name)).encode())
     digest.update(Path(__file__).read_bytes())  # the input's shape and this reasoning
     digest.update(repr(sys.version_info[:2]).encode())
     return digest.digest()
