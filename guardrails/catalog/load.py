@@ -18,7 +18,7 @@ from guardrails.catalog.tree import YAML_SUFFIXES, RefusedFile, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.cores import PARALLEL_FROM, on_all_cores
 from guardrails.errors import GuardrailsError
-from guardrails.findings import Finding, Rule
+from guardrails.findings import Category, Finding, Rule
 from guardrails.memory import acyclic
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ SCHEMA_RULES = {
         Rule(
             "SCHEMA-PARSE",
             "File is not safe, valid YAML",
-            "schema",
+            Category.SCHEMA,
             "high",
             "hard-mandatory",
             "Fix the YAML at the line shown.",
@@ -40,7 +40,7 @@ SCHEMA_RULES = {
         Rule(
             "SCHEMA-INVALID",
             "Document does not match its JSON Schema",
-            "schema",
+            Category.SCHEMA,
             "high",
             "hard-mandatory",
             "Change the key or value shown to what the schema expects.",
@@ -49,7 +49,7 @@ SCHEMA_RULES = {
         Rule(
             "SCHEMA-PLACEHOLDER",
             "A value is still a placeholder from `guardrails new`",
-            "schema",
+            Category.SCHEMA,
             "high",
             "hard-mandatory",
             "Replace the `<...>` placeholder with the real value.",
@@ -59,7 +59,7 @@ SCHEMA_RULES = {
         Rule(
             "SCHEMA-DUPLICATE-NAME",
             "Name used by more than one file",
-            "schema",
+            Category.SCHEMA,
             "high",
             "hard-mandatory",
             "Give each manifest (and each exception) a unique metadata.name.",

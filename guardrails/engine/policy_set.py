@@ -20,10 +20,9 @@ from guardrails.catalog.tree import Tree, WorkTree
 from guardrails.config import Config
 from guardrails.engine.interface import PolicyModule, PolicySet
 from guardrails.errors import GuardrailsError
-from guardrails.findings import LEVELS, SEVERITIES, Rule
+from guardrails.findings import LEVELS, POLICY_CATEGORIES, SEVERITIES, Category, Rule
 from guardrails.shipped import shipped_dir
 
-CATEGORIES = ("security", "residency", "standards", "cost", "access")
 RULE_FIELDS = ("title", "category", "severity", "level", "remediation")
 SUBJECTS = ("manifests", "discovered")
 """What a rule may judge (`applies_to`): manifests (check) or discovered tools (discover)."""
@@ -148,9 +147,10 @@ def rules_from(data: Mapping[str, Any]) -> dict[str, Rule]:
             raise GuardrailsError(
                 f"policy data: rule {rule_id}: severity must be one of {', '.join(SEVERITIES)}"
             )
-        if entry["category"] not in CATEGORIES:
+        if entry["category"] not in POLICY_CATEGORIES:
             raise GuardrailsError(
-                f"policy data: rule {rule_id}: category must be one of {', '.join(CATEGORIES)}"
+                f"policy data: rule {rule_id}: category must be one of "
+                f"{', '.join(POLICY_CATEGORIES)}"
             )
         applies_to = entry.get("applies_to", "manifests")
         if applies_to not in SUBJECTS:
@@ -160,7 +160,7 @@ def rules_from(data: Mapping[str, Any]) -> dict[str, Rule]:
         rules[rule_id] = Rule(
             id=rule_id,
             title=entry["title"],
-            category=entry["category"],
+            category=Category(entry["category"]),
             severity=entry["severity"],
             level=entry["level"],
             remediation=remedies.render(
