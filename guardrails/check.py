@@ -8,6 +8,7 @@ the report to what changed (`--changed-since`), and runs `run_check`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -31,6 +32,8 @@ from guardrails.findings import Finding, Outcome, Rule
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
     from guardrails.cores import SecondCore
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ def _second_core(policies: PolicySet, engine: Engine, now: date) -> SecondCore |
     from guardrails.cores import SecondCore
 
     if judging_library(engine) is None:
+        _log.debug("no second core: engine %s judges in this process only", engine.name)
         return None  # a server's engine needs no warming up here, nor can a Go runtime fork
 
     def warm_up() -> dict[str, Callable[[Any], Any]]:
@@ -280,7 +284,7 @@ def _settings(tree: WorkTree, trusted: Config, ref: str, notes: list[str]) -> Co
         raise GuardrailsError(
             f"{err} (the working tree's settings say where its manifests are; "
             f"{ref} judges them with its own)"
-        ) from None
+        ) from err
     if here == trusted:
         return trusted
     notes.append(

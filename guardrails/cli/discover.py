@@ -136,7 +136,7 @@ def discover(
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as err:
-            raise GuardrailsError(f"{output}: cannot write the report: {err.strerror}") from None
+            raise GuardrailsError(f"{output}: cannot write the report: {err.strerror}") from err
     else:
         click.echo(text, nl=False)
     warned = any(f.status == "warning" for f in discovery.findings)

@@ -76,7 +76,7 @@ def _helpers(tests: list[PolicyModule]) -> list[PolicyModule]:
     try:
         text = helpers.read_text(encoding="utf-8")
     except OSError as err:
-        raise GuardrailsError(f"{helpers}: cannot read the shipped test helpers: {err}") from None
+        raise GuardrailsError(f"{helpers}: cannot read the shipped test helpers: {err}") from err
     return [PolicyModule(f"(shipped) {helpers.name}", text, True)]
 
 

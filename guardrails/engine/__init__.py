@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 from dataclasses import dataclass
 
 from guardrails.engine.interface import Engine, EngineError
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ def get_engine(
                 "(or regopy where no regorus wheel exists), or use --engine opa"
             )
         name = picks[0]
+        candidates = ", ".join(n for n, e in REGISTRY.items() if e.auto)
+        _log.debug("--engine auto: %s, the first installed of %s", name, candidates)
     entry = REGISTRY.get(name)
     if entry is None:
         raise EngineError(f"unknown engine {name!r}; choose one of: {', '.join(engine_names())}")

@@ -62,7 +62,7 @@ def _read_text(tree: Tree, path: str) -> str:
     try:
         return tree.read(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise GuardrailsError(f"{tree.display(path)}: cannot read policy: {err}") from None
+        raise GuardrailsError(f"{tree.display(path)}: cannot read policy: {err}") from err
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,10 +82,10 @@ def _data_files(tree: Tree, folder: str) -> Iterable[tuple[str, Mapping[str, Any
         try:
             loaded = load_bytes(tree.read(path))
         except LoadError as err:
-            raise GuardrailsError(f"{shown}:{err}") from None
+            raise GuardrailsError(f"{shown}:{err}") from err
         except OSError as err:  # a link out of the catalog, a FIFO, ...: never read
             reason = err.strerror or err
-            raise GuardrailsError(f"{shown}: cannot read policy data: {reason}") from None
+            raise GuardrailsError(f"{shown}: cannot read policy data: {reason}") from err
         if loaded.value is None:
             continue
         if not isinstance(loaded.value, Mapping):

@@ -93,4 +93,4 @@ def write(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as err:
-        raise GuardrailsError(f"{path}: cannot write the report: {err.strerror}") from None
+        raise GuardrailsError(f"{path}: cannot write the report: {err.strerror}") from err
