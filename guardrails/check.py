@@ -8,6 +8,7 @@ the report to what changed (`--changed-since`), and runs `run_check`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -21,8 +22,8 @@ from guardrails.catalog.model import Catalog, Manifest
 from guardrails.catalog.tree import YAML_SUFFIXES, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.decide import EXCEPTION_RULES, decide
-from guardrails.engine import get_engine
-from guardrails.engine.evaluate import LOCAL_ENGINES, engine_input, evaluate, judge
+from guardrails.engine import get_engine, judging_library
+from guardrails.engine.evaluate import engine_input, evaluate, judge
 from guardrails.engine.interface import Engine, PolicySet, Violation
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.errors import GuardrailsError
@@ -31,6 +32,8 @@ from guardrails.findings import Finding, Outcome, Rule
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
     from guardrails.cores import SecondCore
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ def _second_core(policies: PolicySet, engine: Engine, now: date) -> SecondCore |
     """A process on another core, ready to examine files and judge manifests."""
     from guardrails.cores import SecondCore
 
-    if engine.name not in LOCAL_ENGINES:
-        return None  # a server's engine needs no warming up here
+    if judging_library(engine) is None:
+        _log.debug("no second core: engine %s judges in this process only", engine.name)
+        return None  # a server's engine needs no warming up here, nor can a Go runtime fork
 
     def warm_up() -> dict[str, Callable[[Any], Any]]:
         from guardrails.catalog.examine import examine
@@ -117,7 +121,7 @@ def run_check(
     manifest's violations under everything they depend on (`engine/evaluate.py`).
     """
     policies = load_policy_set(policy_tree or catalog_tree, config)
-    engine = engine or get_engine("regorus")
+    engine = engine or get_engine("auto")
     # A re-check mostly reads the cache; what little it parses and judges is done on
     # the other core, which meanwhile loads the parser's validator and the engine. It
     # starts before the cache is read: the less memory the two processes share, the
@@ -280,7 +284,7 @@ def _settings(tree: WorkTree, trusted: Config, ref: str, notes: list[str]) -> Co
         raise GuardrailsError(
             f"{err} (the working tree's settings say where its manifests are; "
             f"{ref} judges them with its own)"
-        ) from None
+        ) from err
     if here == trusted:
         return trusted
     notes.append(

@@ -47,7 +47,7 @@ def load_config(root: Path) -> Config:
     try:
         data = read_regular(path)
     except OSError as err:
-        raise GuardrailsError(f"{shown}: cannot read: {err.strerror or err}") from None
+        raise GuardrailsError(f"{shown}: cannot read: {err.strerror or err}") from err
     if data is None:
         return Config(root=root)
     return parse_config(data, root, shown)
@@ -60,7 +60,7 @@ def parse_config(data: bytes, root: Path, shown: str) -> Config:
     try:
         loaded = load_bytes(data)
     except LoadError as err:
-        raise GuardrailsError(f"{shown}:{err}") from None
+        raise GuardrailsError(f"{shown}:{err}") from err
     if loaded.value is None:
         return Config(root=root)
     for problem in validate("config", loaded.value):
@@ -76,5 +76,5 @@ def parse_config(data: bytes, root: Path, shown: str) -> Config:
                 catalog_folder(loaded.value[key])
             except GuardrailsError as err:
                 mark = loaded.positions.locate((key,))
-                raise GuardrailsError(f"{shown}:{mark.line}:{mark.column}: {err}") from None
+                raise GuardrailsError(f"{shown}:{mark.line}:{mark.column}: {err}") from err
     return Config(root=root, **loaded.value)

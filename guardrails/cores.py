@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ R = TypeVar("R")
 
 # Below this many items a second process costs more than it saves.
 PARALLEL_FROM = 400
+_log = logging.getLogger(__name__)
 
 
 # Set just before the pool forks, so workers inherit the work and its inputs (bytes,
@@ -48,11 +50,15 @@ def on_all_cores(work: Callable[[T], R], items: Sequence[T], workers: int | None
     # Fork only where it is the platform's own way (Linux): elsewhere forking a process
     # that has loaded system frameworks is unsafe.
     if workers <= 1 or sys.platform != "linux":
+        if workers > 1:
+            _log.debug("%d items here, not on %d cores: no fork off Linux", len(items), workers)
         return [work(item) for item in items]
     import multiprocessing  # here: a re-check of a few files never needs it
 
     if multiprocessing.current_process().daemon:  # a daemon process may not have any
+        _log.debug("%d items here: a daemon process may not start workers", len(items))
         return [work(item) for item in items]
+    _log.debug("%d items on %d cores", len(items), workers)
     global _PENDING
     _PENDING = (work, items)
     try:
@@ -90,6 +96,7 @@ class SecondCore:
     def start(cls, warm_up: Callable[[], dict[str, Callable[[Any], Any]]]) -> SecondCore | None:
         """Fork a process that runs `warm_up` (which returns its tasks by name), or None."""
         if sys.platform != "linux" or usable_cores() < 2:
+            _log.debug("no second core: %s", "one core" if usable_cores() < 2 else "not Linux")
             return None
         requests_read, requests = os.pipe()
         answers, answers_write = os.pipe()
@@ -112,11 +119,17 @@ class SecondCore:
         try:
             _send(self._requests, pickle.dumps((task, argument), pickle.HIGHEST_PROTOCOL))
             outcome, value = pickle.loads(_receive(self._answers))
-        except Exception:
+        except Exception as err:
+            _log.debug("second core: %s not answered (%r): done here", task, err)
             return here()
         if outcome == "raised":
             raise value
-        return value if outcome == "done" else here()
+        if outcome != "done":
+            _log.debug("second core: %s failed there: done here", task)
+            return here()
+        _log.debug("second core: %s done there", task)
+        done: R = value
+        return done
 
     def close(self) -> None:
         """Stop the process (it may still be warming up: nothing it does is needed)."""

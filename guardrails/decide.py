@@ -20,7 +20,7 @@ from guardrails.catalog.model import Catalog, PolicyException
 from guardrails.catalog.safe_yaml import Path
 from guardrails.engine.interface import EngineError, PolicySet, Violation
 from guardrails.errors import GuardrailsError
-from guardrails.findings import AppliedException, Finding, Outcome, Rule, Summary
+from guardrails.findings import AppliedException, Category, Finding, Outcome, Rule, Summary
 from guardrails.remedies import approvers
 
 DEFAULT_MAX_EXCEPTION_DAYS = 365
@@ -31,7 +31,7 @@ EXCEPTION_RULES = {
         Rule(
             "EXC-EXPIRED",
             "Exception has expired",
-            "exception",
+            Category.EXCEPTION,
             "high",
             "hard-mandatory",
             "Fix the finding it waived, or have an approver renew it with a new `expires`.",
@@ -40,7 +40,7 @@ EXCEPTION_RULES = {
         Rule(
             "EXC-UNAUTHORISED",
             "Exception not approved by an approver of the rule's category",
-            "exception",
+            Category.EXCEPTION,
             "high",
             "hard-mandatory",
             "Have an approver listed under `approvers.<category>` in the policy data approve it.",
@@ -49,7 +49,7 @@ EXCEPTION_RULES = {
         Rule(
             "EXC-NOT-WAIVABLE",
             "Exception for a rule that cannot be waived",
-            "exception",
+            Category.EXCEPTION,
             "high",
             "hard-mandatory",
             "Remove the exception and fix the finding: hard-mandatory rules take no waivers.",
@@ -58,7 +58,7 @@ EXCEPTION_RULES = {
         Rule(
             "EXC-TOO-LONG",
             "Exception expires too far ahead",
-            "exception",
+            Category.EXCEPTION,
             "medium",
             "hard-mandatory",
             "Set `expires` within the maximum the policy data allows (default 12 months).",
@@ -67,7 +67,7 @@ EXCEPTION_RULES = {
         Rule(
             "EXC-UNKNOWN-TOOL",
             "Exception names a tool that is not in the catalog",
-            "exception",
+            Category.EXCEPTION,
             "medium",
             "hard-mandatory",
             "Name the tool by the metadata.name of its manifest, or remove it from spec.manifests.",
@@ -77,7 +77,7 @@ EXCEPTION_RULES = {
         Rule(
             "EXC-UNUSED",
             "Exception waives nothing",
-            "exception",
+            Category.EXCEPTION,
             "low",
             "advisory",
             "Remove the exception (or the tool from its list): the finding it waived is gone.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 from guardrails.remedies import for_tool
@@ -11,6 +12,31 @@ from guardrails.remedies import for_tool
 Level = Literal["advisory", "soft-mandatory", "hard-mandatory"]
 LEVELS: tuple[Level, ...] = ("advisory", "soft-mandatory", "hard-mandatory")
 SEVERITIES = ("low", "medium", "high", "critical")
+
+
+class Category(StrEnum):
+    """What a rule is about: the one list of categories, in the order reports list them.
+
+    A policy rule (policies/data/rules.yaml, or an organisation's own) has one of
+    `POLICY_CATEGORIES`, which are also the keys of `approvers` in the policy data;
+    the built-in rules are `schema` (the loader's) and `exception` (an exception
+    file's). Validation, JUnit, SARIF tags, `guardrails explain` and docs/rules.md
+    take their categories from here.
+    """
+
+    SECURITY = "security"
+    RESIDENCY = "residency"
+    STANDARDS = "standards"
+    COST = "cost"
+    ACCESS = "access"
+    SCHEMA = "schema"
+    EXCEPTION = "exception"
+
+
+POLICY_CATEGORIES: tuple[Category, ...] = tuple(
+    c for c in Category if c not in (Category.SCHEMA, Category.EXCEPTION)
+)
+"""The categories a policy rule may have."""
 
 
 @dataclass(frozen=True)
@@ -21,8 +47,8 @@ class Rule:
     """Stable id such as `SEC-SSO-REQUIRED`."""
     title: str
     """One line saying what the rule requires."""
-    category: str
-    """security, residency, standards, cost, access (or schema/exception for built-ins)."""
+    category: Category
+    """One of `POLICY_CATEGORIES` (or schema/exception for the built-in rules)."""
     severity: str
     """low, medium, high or critical."""
     level: Level
@@ -105,7 +131,7 @@ class Finding:
     """Rule id."""
     title: str
     """Rule title."""
-    category: str
+    category: Category
     """Rule category."""
     severity: str
     """Rule severity."""

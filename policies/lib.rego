@@ -24,6 +24,25 @@
 # milliseconds of regex compilation in every check.
 # regorus, for its part, reads `[x * 2 | ...]` as a set union: bind `y := x * 2` first.
 #
+# What a shipped rule may read (the contract the checks' speed rests on): for each
+# manifest it judges (`some name, m in input.manifests`), that manifest and the tools
+# its spec.integrations name, looked up with manifest(name) and in_catalog(name)
+# below, plus input.now and the policy data. Nothing else of the catalog: not another
+# manifest of input.manifests, not input.invalid or input.names directly, not a count
+# or a scan of all tools. `guardrails check` relies on it twice
+# (guardrails/engine/evaluate.py): a large catalog is judged in parts, one per core,
+# each part's input holding only its manifests and the tools they name (as
+# input.neighbours); and a re-check judges again only the manifests whose content, or
+# whose named tools' content, changed, reusing the kept verdicts of the rest. A rule
+# reading beyond would get a different answer in a part than in the whole catalog,
+# and a kept verdict would go stale when a tool it never named changes.
+# tests/policies/test_rule_reach.py judges every manifest of a catalog alone with its
+# named tools and fails when any shipped rule's verdict differs from the whole
+# catalog's. (The regex screens below read the whole input, but only to narrow which
+# manifests a rule then checks exactly, so they never change a verdict.) A rule that
+# must look across the catalog belongs in an organisation's own policies: with one of
+# those in force, every check judges the whole catalog at once.
+#
 # Speed: every rule walks the catalog once (`some name, m in input.manifests`) and looks
 # other tools up by key (`input.manifests[name]`), never by scanning an array, so a
 # 10,000-tool catalog costs milliseconds per rule. Lists from the policy data that are

@@ -49,6 +49,7 @@ import contextlib
 import hashlib
 import hmac
 import importlib.util
+import logging
 import marshal
 import os
 import stat
@@ -65,6 +66,7 @@ from guardrails.catalog.tree import Signature
 from guardrails.memory import acyclic
 
 FOLDER = ".guardrails-cache"
+_log = logging.getLogger(__name__)
 _TABLES = "catalog.v2"
 _DOCUMENTS = "documents.v2"
 _JOURNAL = "journal.v2"
@@ -226,20 +228,27 @@ class CatalogCache:
     def open(cls, root: Path) -> CatalogCache | None:
         """The cache of the catalog at `root`, or None when no safe cache can be kept."""
         if os.open not in os.supports_dir_fd:  # pragma: no cover - no safe way to open files
+            _log.debug("no cache: files cannot be opened relative to a folder here")
             return None
         secret = _secret()
         if secret is None:
+            _log.debug("no cache: no per-user key can be kept at %s", _secret_file())
             return None
         cache = cls(root / FOLDER, secret, _fingerprint())
         try:
             if cache._dir.holds_links():
+                _log.debug("no cache: %s holds a symbolic link", cache.folder)
                 return None
-        except OSError:  # a link or a file where the folder would be
+        except OSError as err:  # a link or a file where the folder would be
+            _log.debug("no cache: %s is not a folder of ours (%s)", cache.folder, err)
             return None
-        with contextlib.suppress(OSError, ValueError, TypeError, EOFError, struct.error):
+        try:
             cache._read()
+        except (OSError, ValueError, TypeError, EOFError, struct.error) as err:
+            _log.debug("cache discarded: %s could not be read (%r)", cache.folder, err)
         if cache._base is None and cache._dir.exists() and _tracked(root):
             cache._dir.close()
+            _log.debug("no cache: %s is committed to git, never ours to use", cache.folder)
             return None  # committed: never ours to read or write
         return cache
 
@@ -323,7 +332,15 @@ class CatalogCache:
         """What was remembered under `context`, by content key (read only: report what
         was used and learnt with `keep_verdicts`). Only the latest check's context is
         kept."""
-        return self._verdicts if context == self._verdict_context else {}
+        if context == self._verdict_context:
+            return self._verdicts
+        if self._verdicts:
+            _log.debug(
+                "verdict cache: %d verdicts were kept under another context (the policies, "
+                "their data, the engine or its library, the date or Python differ): not used",
+                len(self._verdicts),
+            )
+        return {}
 
     def keep_verdicts(self, context: bytes, used: dict[bytes, Any], new: dict[bytes, Any]) -> None:
         """Keep, under `context`, the verdicts this check `used` and those it learnt."""
@@ -444,18 +461,26 @@ class CatalogCache:
         return size > 2 * live + (1 << 20)
 
     def _read(self) -> None:
-        blob = self._dir.read(_TABLES)
+        try:
+            blob = self._dir.read(_TABLES)
+        except FileNotFoundError:
+            _log.debug("cache empty: no %s yet (a first check, or it was removed)", self.folder)
+            return
         if not blob.startswith(_MAGIC):
+            _log.debug("cache discarded: its tables are not guardrails' format")
             return
         mac, length = _HEADER.unpack_from(blob, len(_MAGIC))
         tables = blob[len(_MAGIC) + _HEADER.size :]
         if len(tables) != length:
+            _log.debug("cache discarded: its tables are cut short")
             return
         if not hmac.compare_digest(mac, hmac.digest(self._secret, tables, "sha256")):
+            _log.debug("cache discarded: not signed with this user's key")
             return  # not written by this user's guardrails: ignore it all
         with acyclic():
             loaded = marshal.loads(tables)
         if loaded[0] != self._fingerprint:
+            _log.debug("cache discarded: written by another version of guardrails or its schemas")
             return  # another version of the loader: nothing in it applies
         _, self._stored_bytes, self._files, self._examined = loaded[:4]
         self._positions, self._verdict_context, self._verdicts = loaded[4:]

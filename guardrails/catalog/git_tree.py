@@ -42,10 +42,10 @@ def git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
             capture_output=True,
             check=False,
         )
-    except FileNotFoundError:
+    except FileNotFoundError as cause:
         raise GuardrailsError(
             "git is not installed (needed for --changed-since/--policies-ref)"
-        ) from None
+        ) from cause
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = detail[-1] if detail else f"exit status {done.returncode}"
@@ -95,11 +95,11 @@ class Checkout:
             raise GuardrailsError(f"{display_path(root)}: not a folder")
         try:
             out = git(root, "rev-parse", "--show-toplevel", "--show-prefix", "--absolute-git-dir")
-        except GuardrailsError:
+        except GuardrailsError as cause:
             raise GuardrailsError(
                 f"{display_path(root)} is not inside a git repository "
                 "(--changed-since and --policies-ref read git history)"
-            ) from None
+            ) from cause
         toplevel, prefix, git_dir = out.decode("utf-8", "surrogateescape").split("\n")[:3]
         return cls(Path(toplevel), prefix, Path(git_dir))
 
@@ -121,8 +121,8 @@ class Checkout:
         try:
             out = git(self.toplevel, "rev-parse", "--verify", "--quiet",
                       f"{object_id}{ref[len(name):]}^{{commit}}")  # fmt: skip
-        except GuardrailsError:
-            raise _unknown(ref) from None
+        except GuardrailsError as cause:
+            raise _unknown(ref) from cause
         return out.decode().strip()
 
     def _object_id(self, name: str, ref: str) -> str:
@@ -514,4 +514,4 @@ def config_at(tree: GitTree) -> Config:
     try:
         return parse_config(tree.read(CONFIG_FILE), tree.root, CONFIG_FILE)
     except GuardrailsError as err:
-        raise GuardrailsError(f"{err} (at {tree.ref})") from None
+        raise GuardrailsError(f"{err} (at {tree.ref})") from err

@@ -6,6 +6,7 @@ Nothing here raises for a bad file: a file that cannot be used becomes a blockin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import PurePosixPath
@@ -18,12 +19,14 @@ from guardrails.catalog.tree import YAML_SUFFIXES, RefusedFile, Tree, WorkTree
 from guardrails.config import Config
 from guardrails.cores import PARALLEL_FROM, on_all_cores
 from guardrails.errors import GuardrailsError
-from guardrails.findings import Finding, Rule
+from guardrails.findings import Category, Finding, Rule
 from guardrails.memory import acyclic
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache, Stored
     from guardrails.cores import SecondCore
+
+_log = logging.getLogger(__name__)
 
 SCHEMA_RULES = {
     rule.id: rule
@@ -31,7 +34,7 @@ SCHEMA_RULES = {
         Rule(
             "SCHEMA-PARSE",
             "File is not safe, valid YAML",
-            "schema",
+            Category.SCHEMA,
             "high",
             "hard-mandatory",
             "Fix the YAML at the line shown.",
@@ -40,7 +43,7 @@ SCHEMA_RULES = {
         Rule(
             "SCHEMA-INVALID",
             "Document does not match its JSON Schema",
-            "schema",
+            Category.SCHEMA,
             "high",
             "hard-mandatory",
             "Change the key or value shown to what the schema expects.",
@@ -49,7 +52,7 @@ SCHEMA_RULES = {
         Rule(
             "SCHEMA-PLACEHOLDER",
             "A value is still a placeholder from `guardrails new`",
-            "schema",
+            Category.SCHEMA,
             "high",
             "hard-mandatory",
             "Replace the `<...>` placeholder with the real value.",
@@ -59,7 +62,7 @@ SCHEMA_RULES = {
         Rule(
             "SCHEMA-DUPLICATE-NAME",
             "Name used by more than one file",
-            "schema",
+            Category.SCHEMA,
             "high",
             "hard-mandatory",
             "Give each manifest (and each exception) a unique metadata.name.",
@@ -138,6 +141,7 @@ def _examine(
 
     files = cache.files(kind, max_bytes)
     unknown: list[tuple[int, bytes, bytes]] = []  # (index, bytes, content key)
+    unread = 0
     for path in paths:
         stat = disk.signature(path) if disk is not None else None
         if stat is not None and stat[0] <= max_bytes:
@@ -145,6 +149,7 @@ def _examine(
             stored = cache.stored(key) if key is not None else None
             if key is not None and stored is not None:
                 loaded.stored(path, key, stored)
+                unread += 1
                 continue
         data, refusal = read(path)
         if refusal is not None:
@@ -163,6 +168,15 @@ def _examine(
     def here() -> list[ExaminedFile]:
         return on_all_cores(lambda item: examine(item[1], kind, max_bytes), unknown, workers)
 
+    _log.debug(
+        "%d %s files: %d unchanged since the last check (not read), %d read and known by "
+        "content, %d examined",
+        len(paths),
+        kind,
+        unread,
+        len(paths) - unread - len(unknown),
+        len(unknown),
+    )
     if helper is not None and 0 < len(unknown) < PARALLEL_FROM:
         fresh = helper.run("examine", [(data, kind, max_bytes) for _, data, _ in unknown], here)
     else:

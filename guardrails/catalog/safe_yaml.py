@@ -196,8 +196,8 @@ def _plain_scalar(text: str) -> Any:
         else:
             try:
                 whole = int(text)
-            except ValueError:  # over `sys.get_int_max_str_digits()`
-                raise _TooLong from None
+            except ValueError as cause:  # over `sys.get_int_max_str_digits()`
+                raise _TooLong from cause
         if abs(whole) > _EXACT:
             raise _NotExact
         return whole
@@ -253,24 +253,24 @@ class _Builder:
                 return node.value
             try:
                 return _plain_scalar(node.value)
-            except _NotFinite:
+            except _NotFinite as cause:
                 raise LoadError(
                     f"{node.value} is not a finite number (JSON cannot carry it); write a "
                     "number, or quote it to keep it as text",
                     _mark(node.start_mark),
-                ) from None
-            except _TooLong:
+                ) from cause
+            except _TooLong as cause:
                 raise LoadError(
                     f"a {len(node.value):,}-digit number is larger than any value the schema "
                     "allows; write the real amount",
                     _mark(node.start_mark),
-                ) from None
-            except _NotExact:
+                ) from cause
+            except _NotExact as cause:
                 raise LoadError(
                     f"{node.value} is beyond ±2^53 (9007199254740992): not every Rego engine "
                     "holds it exactly; write a smaller number, or quote it to keep it as text",
                     _mark(node.start_mark),
-                ) from None
+                ) from cause
         if id(node) in self.active:
             raise LoadError("recursive alias: a value contains itself", _mark(node.start_mark))
         outermost_alias = id(node) in self.built and self.alias_use is None
@@ -321,7 +321,7 @@ def decode(data: bytes) -> str:
         raise LoadError(
             f"not UTF-8 (byte 0x{data[offset]:02x}); save the file as UTF-8",
             Mark(line, column),
-        ) from None
+        ) from err
     return text
 
 
@@ -401,18 +401,18 @@ def load_text(text: str) -> Loaded:
             problem = "more than one YAML document; keep one per file (remove the '---')"
         elif mark and _char_at(text, mark.line, mark.column) == "\t":
             problem = "a tab character; indent with spaces, not tabs"
-        raise LoadError(problem, _inside(text, mark) if mark else Mark(1, 1)) from None
+        raise LoadError(problem, _inside(text, mark) if mark else Mark(1, 1)) from err
     except yaml.YAMLError as err:  # pragma: no cover - unmarked errors are rare
-        raise LoadError(f"invalid YAML: {err}", Mark(1, 1)) from None
-    except RecursionError:
-        raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", Mark(1, 1)) from None
+        raise LoadError(f"invalid YAML: {err}", Mark(1, 1)) from err
+    except RecursionError as cause:
+        raise LoadError(f"nesting deeper than {MAX_DEPTH} levels", Mark(1, 1)) from cause
     if node is None:
         raise LoadError("the file is empty", Mark(1, 1))
     builder = _Builder()
     try:
         value = builder.build(node, ())
-    except RecursionError:
-        raise LoadError("nesting too deep", _mark(node.start_mark)) from None
+    except RecursionError as cause:
+        raise LoadError("nesting too deep", _mark(node.start_mark)) from cause
     return Loaded(value, Positions(builder.values, builder.keys))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from guardrails.catalog.safe_yaml import Path
 from guardrails.findings import format_path
 from guardrails.shipped import schema_path
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -157,7 +160,8 @@ def fast_validator(kind: str) -> Any:
         return jsonschema_rs.Draft202012Validator(
             schema, formats=formats, validate_formats=True, ignore_unknown_formats=True
         )
-    except Exception:  # pragma: no cover - missing or changed: the reference one decides
+    except Exception as err:  # pragma: no cover - missing or changed: the reference one decides
+        _log.debug("no fast %s validator (%r): jsonschema checks every document", kind, err)
         return None
 
 
@@ -168,7 +172,8 @@ def is_valid(kind: str, document: Any) -> bool:
         return not validate(kind, document)
     try:
         return bool(fast.is_valid(document))
-    except Exception:  # a value Rust cannot take (NaN, huge int, lone surrogate)
+    except Exception as err:  # a value Rust cannot take (NaN, huge int, lone surrogate)
+        _log.debug("fast %s validator refused a value (%r): jsonschema decides", kind, err)
         return not validate(kind, document)
 
 

@@ -238,7 +238,7 @@ def read_regular(path: Path) -> bytes | None:
         return None
     except OSError as err:
         if err.errno == errno.ELOOP:
-            raise RefusedFile("a link (not read); replace it with the file itself") from None
+            raise RefusedFile("a link (not read); replace it with the file itself") from err
         raise
     return _read_regular(descriptor)
 

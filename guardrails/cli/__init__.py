@@ -123,6 +123,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except GuardrailsError as err:
+            import logging
+
+            # With GUARDRAILS_LOG=debug: where it was raised and the errors it came from.
+            logging.getLogger(__name__).debug("the error's traceback", exc_info=err)
             click.echo(f"guardrails: error: {err}", err=True)
             ctx.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -156,6 +160,9 @@ def main() -> None:
     Marketing declares each tool in manifests/*.yaml; IT keeps rules as Rego in
     policies/. `guardrails check` points at the exact line that breaks a rule.
     """
+    from guardrails.log import configure
+
+    configure()  # GUARDRAILS_LOG: which path a command took and why, on stderr
 
 
 def entry() -> None:

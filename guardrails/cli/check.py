@@ -12,7 +12,7 @@ from typing import TypeVar
 import click
 
 from guardrails.cli.options import now_option
-from guardrails.engine import ENGINES, ENGINES_HELP
+from guardrails.engine import engine_names, engines_help
 from guardrails.errors import GuardrailsError
 from guardrails.report import FORMATS
 from guardrails.report.text_format import one_line, shown_name, undecodable_as_hex
@@ -50,10 +50,10 @@ def report_file_options(command: F) -> F:
 )
 @click.option(
     "--engine",
-    type=click.Choice(ENGINES),
+    type=click.Choice(engine_names()),
     default="auto",
     show_default=True,
-    help=ENGINES_HELP + ".",
+    help=f"Rego engine: {engines_help()}.",
 )
 @click.option("--opa-url", help="OPA server for --engine opa, e.g. http://localhost:8181.")
 @click.option(

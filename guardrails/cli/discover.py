@@ -10,6 +10,7 @@ import click
 
 from guardrails.cli.options import now_option, sandbox_option
 from guardrails.discover import IDENTITY_SOURCES, SOURCES
+from guardrails.engine import engine_names, engines_help
 from guardrails.errors import GuardrailsError
 
 FORMATS = ("text", "json", "markdown")  # guardrails.discover.formats.FORMATS, unimported
@@ -65,10 +66,10 @@ def _exports(values: tuple[str, ...]) -> list[tuple[str, list[Path]]]:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "regorus", "regopy", "opa"]),
+    type=click.Choice(engine_names()),
     default="auto",
     show_default=True,
-    help="Rego engine for the discovery rules.",
+    help=f"Rego engine for the discovery rules: {engines_help()}.",
 )
 @click.option("--opa-url", help="OPA server for --engine opa.")
 @click.option("--opa-token-env", metavar="VAR", help="Environment variable holding OPA's token.")
@@ -135,7 +136,7 @@ def discover(
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as err:
-            raise GuardrailsError(f"{output}: cannot write the report: {err.strerror}") from None
+            raise GuardrailsError(f"{output}: cannot write the report: {err.strerror}") from err
     else:
         click.echo(text, nl=False)
     warned = any(f.status == "warning" for f in discovery.findings)

@@ -89,7 +89,7 @@ def _gitignore(root: Path) -> str:
     try:
         existing = path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as err:
-        raise GuardrailsError(f"{path}: cannot read: {err}") from None
+        raise GuardrailsError(f"{path}: cannot read: {err}") from err
     lines = set(existing.splitlines())
     missing = [entry for entry in GITIGNORE if entry not in lines]
     if not missing:
@@ -100,7 +100,7 @@ def _gitignore(root: Path) -> str:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as err:
-        raise GuardrailsError(f"{path}: cannot write: {err.strerror}") from None
+        raise GuardrailsError(f"{path}: cannot write: {err.strerror}") from err
     return f"{'added  ' if existing else 'created'} .gitignore ({', '.join(missing)})"
 
 
@@ -154,7 +154,7 @@ def init(folder: Path, it_team: str, marketing_team: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise GuardrailsError(f"{folder}: cannot create: {err.strerror}") from None
+        raise GuardrailsError(f"{folder}: cannot create: {err.strerror}") from err
     for relative, text in files.items():
         done = "created" if create(folder / relative, text) else "kept   "
         click.echo(f"{done} {relative}")

@@ -211,7 +211,7 @@ def create(target: Path, text: str) -> bool:
     except FileExistsError:
         return False
     except OSError as err:
-        raise GuardrailsError(f"{display_path(target)}: cannot write: {err.strerror}") from None
+        raise GuardrailsError(f"{display_path(target)}: cannot write: {err.strerror}") from err
     return True
 
 

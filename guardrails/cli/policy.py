@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from guardrails.engine import AUTO_HELP, LOCAL_ENGINES
+from guardrails.engine import engine_names, engines_help
 from guardrails.errors import GuardrailsError
 
 if TYPE_CHECKING:
@@ -24,11 +24,10 @@ def policy() -> None:
 @click.argument("folder", required=False, default="policies", type=click.Path(path_type=Path))
 @click.option(
     "--engine",
-    type=click.Choice(LOCAL_ENGINES),
+    type=click.Choice(engine_names(local=True)),
     default="auto",
     show_default=True,
-    help=f"Rego engine to run the tests on: {AUTO_HELP}; opa-lib = real OPA (needs the "
-    "opa-golib-python-bindings wheel).",
+    help=f"Rego engine to run the tests on: {engines_help(local=True)}.",
 )
 def test(folder: Path, engine: str) -> None:
     """Run the Rego unit tests of FOLDER (default: policies).
@@ -77,7 +76,7 @@ def _helpers(tests: list[PolicyModule]) -> list[PolicyModule]:
     try:
         text = helpers.read_text(encoding="utf-8")
     except OSError as err:
-        raise GuardrailsError(f"{helpers}: cannot read the shipped test helpers: {err}") from None
+        raise GuardrailsError(f"{helpers}: cannot read the shipped test helpers: {err}") from err
     return [PolicyModule(f"(shipped) {helpers.name}", text, True)]
 
 

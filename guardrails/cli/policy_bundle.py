@@ -54,7 +54,7 @@ def bundle(output: Path, catalog: Path | None) -> None:
     try:
         output.write_bytes(built.pack())
     except OSError as err:
-        raise GuardrailsError(f"{output}: cannot write the bundle: {err.strerror}") from None
+        raise GuardrailsError(f"{output}: cannot write the bundle: {err.strerror}") from err
     modules = len(built.policy_files())
     click.echo(f"wrote {output}: {modules} policy files, revision {built.revision[:12]}")
 

@@ -124,7 +124,7 @@ def plan(
         try:
             out.write_text(computed.to_json(), encoding="utf-8")
         except OSError as err:
-            raise GuardrailsError(f"{out}: cannot write the plan: {err.strerror}") from None
+            raise GuardrailsError(f"{out}: cannot write the plan: {err.strerror}") from err
         click.echo(f"Plan saved to {out}; apply it with: guardrails apply {out}")
     if stats:
         click.echo(counter.summary())
@@ -249,7 +249,7 @@ def _read_plan(planfile: Path) -> Plan:
         text = planfile.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise GuardrailsError(f"{planfile}: cannot read the plan: {reason}") from None
+        raise GuardrailsError(f"{planfile}: cannot read the plan: {reason}") from err
     return Plan.from_json(text, str(planfile))
 
 

@@ -136,14 +136,14 @@ def _write(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as err:
-        raise GuardrailsError(f"{path}: cannot write the report: {err.strerror}") from None
+        raise GuardrailsError(f"{path}: cannot write the report: {err.strerror}") from err
 
 
 def _write_folder(folder: Path, documents: tuple[Document, ...]) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise GuardrailsError(f"{folder}: cannot make the folder: {err.strerror}") from None
+        raise GuardrailsError(f"{folder}: cannot make the folder: {err.strerror}") from err
     for document in documents:
         _write(folder / document.name, document.text)
         click.echo(f"Table written to {folder / document.name}")

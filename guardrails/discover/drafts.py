@@ -101,9 +101,7 @@ def write_drafts(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise GuardrailsError(
-            f"{folder}: cannot create the drafts folder: {err.strerror}"
-        ) from None
+        raise GuardrailsError(f"{folder}: cannot create the drafts folder: {err.strerror}") from err
     written: dict[str, str] = {}
     for tool in tools:
         path = folder / f"{tool.tool}.yaml"
@@ -114,6 +112,6 @@ def write_drafts(
         except FileExistsError:
             continue
         except OSError as err:
-            raise GuardrailsError(f"{shown}: cannot write the draft: {err.strerror}") from None
+            raise GuardrailsError(f"{shown}: cannot write the draft: {err.strerror}") from err
         written[tool.tool] = shown
     return written

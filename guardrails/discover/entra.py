@@ -123,10 +123,10 @@ def _credentials(authority: str, graph: str) -> Any:
         raise SourceError(f"entra: live discovery needs {', '.join(missing)} in the environment")
     try:
         import msal
-    except ImportError:
+    except ImportError as cause:
         raise SourceError(
             "entra: live discovery needs msal: pip install 'saas-guardrails[discover]'"
-        ) from None
+        ) from cause
     parts = urlsplit(graph)
     scope = f"{parts.scheme}://{parts.netloc}/.default"
     import requests
@@ -142,13 +142,13 @@ def _credentials(authority: str, graph: str) -> Any:
             timeout=30,
         )
     except (ValueError, requests.RequestException) as err:
-        raise SourceError(f"entra: cannot use the authority {authority}: {_short(err)}") from None
+        raise SourceError(f"entra: cannot use the authority {authority}: {_short(err)}") from err
 
     def headers() -> Mapping[str, str]:
         try:
             result = app.acquire_token_for_client(scopes=[scope])
         except (ValueError, requests.RequestException) as err:
-            raise SourceError(f"entra: cannot get a token: {_short(err)}") from None
+            raise SourceError(f"entra: cannot get a token: {_short(err)}") from err
         token = result.get("access_token") if isinstance(result, Mapping) else None
         if not isinstance(token, str):
             code = result.get("error", "no token") if isinstance(result, Mapping) else "no token"

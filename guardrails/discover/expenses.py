@@ -127,14 +127,14 @@ class Layout:
         try:
             text = read_bytes(path).decode("utf-8-sig")
         except UnicodeDecodeError as err:
-            raise SourceError(f"{shown}: not UTF-8 (byte {err.start})") from None
+            raise SourceError(f"{shown}: not UTF-8 (byte {err.start})") from err
         reader = csv.reader(text.splitlines(keepends=True), delimiter=self.delimiter, strict=True)
         try:
             header = next(reader)
-        except StopIteration:
-            raise SourceError(f"{shown}:1: empty: expected a header line") from None
+        except StopIteration as cause:
+            raise SourceError(f"{shown}:1: empty: expected a header line") from cause
         except csv.Error as err:
-            raise SourceError(f"{shown}:1: not CSV: {err}") from None
+            raise SourceError(f"{shown}:1: not CSV: {err}") from err
         index = {name.strip(): i for i, name in enumerate(header)}
         where: dict[str, int] = {}
         for field in FIELDS:
@@ -154,7 +154,7 @@ class Layout:
             except StopIteration:
                 return
             except csv.Error as err:
-                raise SourceError(f"{shown}:{start}: not CSV: {err}") from None
+                raise SourceError(f"{shown}:{start}: not CSV: {err}") from err
             line = start
             if not any(cell.strip() for cell in row):
                 continue  # a blank line holds no expense
@@ -183,11 +183,11 @@ class Layout:
                 if self.date_format == "%Y-%m-%d" and len(value("date")) == 10
                 else datetime.strptime(value("date"), self.date_format).date()
             )
-        except ValueError:
+        except ValueError as cause:
             raise SourceError(
                 f"{origin.file}:{origin.line}: date {value('date')!r} does not match "
                 f"{self.date_format!r} (discover.expenses.date_format)"
-            ) from None
+            ) from cause
         employee = value("employee").lower()
         return Evidence(
             source="expenses",

@@ -108,16 +108,16 @@ def _credentials(subject: str | None) -> Callable[[], Mapping[str, str]]:
         import google.auth
         import google.auth.exceptions
         from google.auth.transport.requests import Request
-    except ImportError:
+    except ImportError as cause:
         raise SourceError(
             "google: live discovery needs google-auth: pip install 'saas-guardrails[discover]'"
-        ) from None
+        ) from cause
     try:
         credentials, _ = google.auth.default(scopes=list(SCOPES))
     except google.auth.exceptions.GoogleAuthError as err:
         raise SourceError(
             f"google: no usable credentials: {_first_line(err)}; check {_HINT}"
-        ) from None
+        ) from err
     if subject and hasattr(credentials, "with_subject"):
         credentials = credentials.with_subject(subject)
 
@@ -128,7 +128,7 @@ def _credentials(subject: str | None) -> Callable[[], Mapping[str, str]]:
         except google.auth.exceptions.GoogleAuthError as err:
             raise SourceError(
                 f"google: the token request was refused: {_first_line(err)}; check {_HINT}"
-            ) from None
+            ) from err
         return {"Authorization": f"Bearer {credentials.token}"}
 
     return headers

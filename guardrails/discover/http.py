@@ -146,15 +146,15 @@ class Api:
         for attempt in range(self.limits.max_retries + 1):
             try:
                 outcome = self._once(url, params)
-            except httpx.TimeoutException:
+            except httpx.TimeoutException as cause:
                 raise SourceError(
                     f"{self.source}: {shown(url)}: no complete reply within "
                     f"{self.limits.timeout:g} s"
-                ) from None
+                ) from cause
             except httpx.HTTPError as err:
                 raise SourceError(
                     f"{self.source}: {shown(url)}: {type(err).__name__}: cannot reach it"
-                ) from None
+                ) from err
             if isinstance(outcome, Reply):
                 return outcome
             if attempt == self.limits.max_retries:
@@ -212,8 +212,8 @@ class Api:
             reply_headers = response.headers
         try:
             value: Any = json.loads(bytes(body).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise SourceError(f"{self.source}: {shown(url)}: the reply is not JSON") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as cause:
+            raise SourceError(f"{self.source}: {shown(url)}: the reply is not JSON") from cause
         return Reply(Page(shown(url), value), reply_headers, links)
 
     def pages(

@@ -150,8 +150,8 @@ class Record:
         """`value` (ISO 8601 date or date-time) as a date."""
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-        except ValueError:
-            raise self.error(f"not an ISO 8601 date or time: {value[:40]!r}", key) from None
+        except ValueError as cause:
+            raise self.error(f"not an ISO 8601 date or time: {value[:40]!r}", key) from cause
 
 
 def _kind(value: Any) -> str:
@@ -178,7 +178,7 @@ def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
         with path.open("rb") as file:
             return file.read(max_bytes + 1)
     except OSError as err:
-        raise SourceError(f"{shown}: cannot read: {err.strerror}") from None
+        raise SourceError(f"{shown}: cannot read: {err.strerror}") from err
 
 
 def read_json(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Page:
@@ -188,13 +188,13 @@ def read_json(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Page:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise SourceError(f"{shown}: not UTF-8 (byte {err.start})") from None
+        raise SourceError(f"{shown}: not UTF-8 (byte {err.start})") from err
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
-        raise SourceError(f"{shown}:{err.lineno}:{err.colno}: not JSON: {err.msg}") from None
-    except RecursionError:
-        raise SourceError(f"{shown}: nested too deeply to be an API reply") from None
+        raise SourceError(f"{shown}:{err.lineno}:{err.colno}: not JSON: {err.msg}") from err
+    except RecursionError as cause:
+        raise SourceError(f"{shown}: nested too deeply to be an API reply") from cause
     return Page(shown, value, text)
 
 

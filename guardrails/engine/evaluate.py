@@ -20,8 +20,9 @@ That reasoning only holds, and so neither is done, unless:
 
 * every Rego module in force is a file of the shipped library, unchanged (an
   organisation's own rules may look anywhere in the catalog);
-* the engine evaluates here (regorus, regopy): an OPA server's policies may change
-  between checks without anything here changing;
+* the engine evaluates here and in a forked process (its registry entry names its
+  `library`: regorus, regopy): an OPA server's policies may change between checks
+  without anything here changing;
 * no two manifests share a name (which document a name means depends on the others).
 
 Otherwise the whole catalog is one input. `tests/engines/test_incremental.py` and the
@@ -33,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -53,9 +55,9 @@ if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
     from guardrails.cores import SecondCore
 
-LOCAL_ENGINES = ("regorus", "regopy")
 # From this many manifests to judge, they are judged in parts on every core.
 PARTS_FROM = 1000
+_log = logging.getLogger(__name__)
 
 
 def engine_input(
@@ -102,9 +104,15 @@ def evaluate(
     else the whole catalog at once.
     """
     manifests, by_name = catalog.manifests, catalog.by_name
-    if not _judged_one_by_one(policies, engine) or len(by_name) != len(manifests):
+    whole = _whole_because(policies, engine) or (
+        "two manifests share a name" if len(by_name) != len(manifests) else None
+    )
+    if whole is not None:
+        _log.debug("the whole catalog in one engine call, no verdict cache: %s", whole)
         return _evaluate(manifests, [m.name for m in manifests], policies, engine, now)
     if cache is None or any(m.content is None for m in manifests):
+        why = "no cache (--no-cache, or none can be kept here)" if cache is None else None
+        _log.debug("no verdict cache: %s", why or "a manifest was read without its content")
         return _in_parts(manifests, by_name, policies, engine, now, helper)
 
     context = _context(policies, engine, now)
@@ -113,6 +121,8 @@ def evaluate(
     stamps = _stamps(manifests)
     found: list[Violation] = []
     pending: dict[str, tuple[bytes, tuple[str, bool, bytes]]] = {}  # name -> content, facts
+    reasons = ("content new", "name changed", "validity changed", "named tools changed")
+    misses = dict.fromkeys(reasons, 0)  # for the debug log: why each was judged again
     for manifest in manifests:
         content = manifest.content
         assert content is not None
@@ -123,10 +133,19 @@ def evaluate(
         entry = remembered.get(content)
         if entry is None or entry[:3] != facts:
             pending[manifest.name] = (content, facts)
+            if _log.isEnabledFor(logging.DEBUG):
+                misses[_miss(entry, facts)] += 1
             continue
         used[content] = entry
         found += [Violation(rule, manifest.name, path, text) for rule, path, text in entry[3]]
     new: dict[bytes, Any] = {}
+    _log.debug(
+        "verdict cache: %d of %d manifests' verdicts reused, %d judged (%s)",
+        len(manifests) - len(pending),
+        len(manifests),
+        len(pending),
+        ", ".join(f"{why}: {count}" for why, count in misses.items()),
+    )
     if pending:  # else nothing changed that a rule can see: the engine is not even started
         fresh = _in_parts([by_name[n] for n in pending], by_name, policies, engine, now, helper)
         own: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {n: [] for n in pending}
@@ -152,6 +171,14 @@ def _in_parts(
     from guardrails.cores import on_all_cores, usable_cores
 
     count = usable_cores() if len(judged) >= PARTS_FROM else 1
+    _log.debug(
+        "judging %d manifests in %d part(s)%s",
+        len(judged),
+        count,
+        (" on the second core (if it answers)" if helper else " here, no second core")
+        if count == 1
+        else f", one per core (from {PARTS_FROM} manifests)",
+    )
     bounds = [len(judged) * i // count for i in range(count + 1)]
     parts = [judged[start:stop] for start, stop in itertools.pairwise(bounds)]
 
@@ -182,26 +209,44 @@ def _evaluate(
     return judge(engine.prepare(policies), engine_input(judged, names, now))
 
 
-def _judged_one_by_one(policies: PolicySet, engine: Engine) -> bool:
-    """Whether each manifest's violations depend only on it and the tools it names.
+def _whole_because(policies: PolicySet, engine: Engine) -> str | None:
+    """Why a manifest's violations may depend on more than it and the tools it names;
+    None when they cannot.
 
-    True for the shipped library (every module one of its files, unchanged) evaluated
+    None for the shipped library (every module one of its files, unchanged) evaluated
     here; an organisation's own rules may look anywhere in the catalog, and an OPA
     server's policies may change between checks without anything here changing.
     """
-    return engine.name in LOCAL_ENGINES and all(module.shipped for module in policies.modules)
+    from guardrails.engine import judging_library
+
+    if judging_library(engine) is None:
+        return f"engine {engine.name} does not judge in parts here"
+    for module in policies.modules:
+        if not module.shipped:
+            return f"{module.file} is not a file of the shipped library as shipped"
+    return None
+
+
+def _miss(entry: Any, facts: tuple[str, bool, bytes]) -> str:
+    """Why a kept verdict does not apply to a manifest (for the debug log)."""
+    if entry is None:
+        return "content new"
+    if entry[0] != facts[0]:
+        return "name changed"
+    return "validity changed" if entry[1] != facts[1] else "named tools changed"
 
 
 def _context(policies: PolicySet, engine: Engine, now: date) -> bytes:
     """Digest of all a verdict depends on beyond the manifests."""
     from guardrails.catalog.cache import libraries
+    from guardrails.engine import judging_library
 
     digest = hashlib.sha256(b"guardrails verdicts v1\0")
     for module in policies.modules:
         digest.update(f"{module.file}\0{len(module.text)}\0{module.text}".encode())
     digest.update(json.dumps(policies.data, sort_keys=True, default=str).encode())
     digest.update(f"\0{engine.name}\0{now.isoformat()}\0".encode())
-    digest.update(repr(libraries(engine.name)).encode())
+    digest.update(repr(libraries(judging_library(engine) or engine.name)).encode())
     digest.update(Path(__file__).read_bytes())  # the input's shape and this reasoning
     digest.update(repr(sys.version_info[:2]).encode())
     return digest.digest()

@@ -142,7 +142,7 @@ class OpaEvaluator:
         try:
             violations_from(result)
         except EngineError as err:
-            raise self._server.failure(str(err), doing) from None
+            raise self._server.failure(str(err), doing) from err
 
 
 class OpaEngine:

@@ -107,8 +107,8 @@ class OpaServer:
             raise EngineError(f"--opa-timeout {timeout:g}: give a number of seconds above 0")
         try:
             port = parts.port or (443 if parts.scheme == "https" else 8181)
-        except ValueError:
-            raise EngineError(f"--opa-url {url!r}: the port is not a number") from None
+        except ValueError as cause:
+            raise EngineError(f"--opa-url {url!r}: the port is not a number") from cause
         token = None
         if token_env:
             token = os.environ.get(token_env)
@@ -140,23 +140,23 @@ class OpaServer:
             last = attempt == self.retries
             try:
                 reply = self._attempt(method, path, body, headers, deadline, limit)
-            except _Deadline:
+            except _Deadline as cause:
                 raise self.failure(
                     f"no answer within {self.timeout:g}s (a large catalog may need a longer "
                     "--opa-timeout)",
                     doing,
-                ) from None
-            except _TooLarge:
+                ) from cause
+            except _TooLarge as cause:
                 raise self.failure(
                     f"the answer is larger than {limit // 2**20} MiB (refused)", doing
-                ) from None
-            except ConnectionRefusedError:
+                ) from cause
+            except ConnectionRefusedError as cause:
                 if last:
                     raise EngineError(
                         f"OPA at {self.url} is unreachable while {doing} (is the server running?)"
-                    ) from None
+                    ) from cause
             except OSError as err:
-                raise self.failure(_os_problem(err), doing) from None
+                raise self.failure(_os_problem(err), doing) from err
             else:
                 if reply.status not in _RETRIED or last:
                     break
@@ -235,11 +235,11 @@ class OpaServer:
             return OpaReply(response.status, b"".join(received))
         except (OSError, http.client.HTTPException) as err:
             if time.monotonic() >= deadline:
-                raise _Deadline from None
+                raise _Deadline from err
             if isinstance(err, ConnectionRefusedError | ssl.SSLError):
                 raise
             if isinstance(err, http.client.HTTPException | ConnectionError):
-                raise OSError("the answer was cut short or is not HTTP") from None
+                raise OSError("the answer was cut short or is not HTTP") from err
             raise
         finally:
             watchdog.cancel()
@@ -279,8 +279,8 @@ def json_of(server: OpaServer, reply: OpaReply, doing: str) -> Any:
         )
     try:
         return json.loads(reply.body)
-    except (ValueError, RecursionError):
-        raise server.failure("the answer is not JSON", doing) from None
+    except (ValueError, RecursionError) as cause:
+        raise server.failure("the answer is not JSON", doing) from cause
 
 
 def _http_problem(reply: OpaReply) -> str:

@@ -45,16 +45,16 @@ def _load(modules: Sequence[tuple[str, str]], data: Mapping[str, Any]) -> Any:
     """
     try:
         from opa_bindings import OpaEngine, OpaError
-    except ImportError:
+    except ImportError as cause:
         raise EngineError(
             "the opa-lib engine needs the OPA Go library: pip install --no-deps "
             "--ignore-requires-python opa-golib-python-bindings==0.4.4 "
             "(wheels for x86_64 Linux and macOS)"
-        ) from None
+        ) from cause
     try:
         engine = OpaEngine()
     except OSError as err:  # the wheel is there but its shared library will not load
-        raise EngineError(f"opa-lib: cannot load OPA's Go library: {err}") from None
+        raise EngineError(f"opa-lib: cannot load OPA's Go library: {err}") from err
     try:
         for module_id, text in modules:
             engine.add_policy(module_id, text)
@@ -62,7 +62,7 @@ def _load(modules: Sequence[tuple[str, str]], data: Mapping[str, Any]) -> Any:
         engine.eval_query("true")  # compiles every module together, as OPA activates a bundle
     except OpaError as err:
         engine.close()
-        raise EngineError(f"opa-lib: {_clean(err.message)}") from None
+        raise EngineError(f"opa-lib: {_clean(err.message)}") from err
     return engine
 
 
@@ -85,7 +85,7 @@ class OpaLibEvaluator:
         except OpaUndefinedError:
             return UNDEFINED
         except OpaError as err:
-            raise EngineError(f"opa-lib: evaluating {path}: {_clean(err.message)}") from None
+            raise EngineError(f"opa-lib: evaluating {path}: {_clean(err.message)}") from err
 
 
 class OpaLibEngine:

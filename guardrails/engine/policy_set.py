@@ -20,10 +20,9 @@ from guardrails.catalog.tree import Tree, WorkTree
 from guardrails.config import Config
 from guardrails.engine.interface import PolicyModule, PolicySet
 from guardrails.errors import GuardrailsError
-from guardrails.findings import LEVELS, SEVERITIES, Rule
+from guardrails.findings import LEVELS, POLICY_CATEGORIES, SEVERITIES, Category, Rule
 from guardrails.shipped import shipped_dir
 
-CATEGORIES = ("security", "residency", "standards", "cost", "access")
 RULE_FIELDS = ("title", "category", "severity", "level", "remediation")
 SUBJECTS = ("manifests", "discovered")
 """What a rule may judge (`applies_to`): manifests (check) or discovered tools (discover)."""
@@ -63,7 +62,7 @@ def _read_text(tree: Tree, path: str) -> str:
     try:
         return tree.read(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise GuardrailsError(f"{tree.display(path)}: cannot read policy: {err}") from None
+        raise GuardrailsError(f"{tree.display(path)}: cannot read policy: {err}") from err
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,10 +86,10 @@ def _data_files(tree: Tree, folder: str) -> Iterable[tuple[str, Mapping[str, Any
             # of entries, which recording every position made a third of a re-check.
             value, marks = load_marked(data)
         except LoadError as err:
-            raise GuardrailsError(f"{shown}:{err}") from None
+            raise GuardrailsError(f"{shown}:{err}") from err
         except OSError as err:  # a link out of the catalog, a FIFO, ...: never read
             reason = err.strerror or err
-            raise GuardrailsError(f"{shown}: cannot read policy data: {reason}") from None
+            raise GuardrailsError(f"{shown}: cannot read policy data: {reason}") from err
         if value is None:
             continue
         if not isinstance(value, Mapping):
@@ -152,9 +151,10 @@ def rules_from(data: Mapping[str, Any]) -> dict[str, Rule]:
             raise GuardrailsError(
                 f"policy data: rule {rule_id}: severity must be one of {', '.join(SEVERITIES)}"
             )
-        if entry["category"] not in CATEGORIES:
+        if entry["category"] not in POLICY_CATEGORIES:
             raise GuardrailsError(
-                f"policy data: rule {rule_id}: category must be one of {', '.join(CATEGORIES)}"
+                f"policy data: rule {rule_id}: category must be one of "
+                f"{', '.join(POLICY_CATEGORIES)}"
             )
         applies_to = entry.get("applies_to", "manifests")
         if applies_to not in SUBJECTS:
@@ -164,7 +164,7 @@ def rules_from(data: Mapping[str, Any]) -> dict[str, Rule]:
         rules[rule_id] = Rule(
             id=rule_id,
             title=entry["title"],
-            category=entry["category"],
+            category=Category(entry["category"]),
             severity=entry["severity"],
             level=entry["level"],
             remediation=remedies.render(

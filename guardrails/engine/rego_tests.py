@@ -106,6 +106,6 @@ def test_modules_in(folder: Path, shown: str) -> list[PolicyModule]:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
-            raise GuardrailsError(f"{shown}/{relative.as_posix()}: cannot read: {err}") from None
+            raise GuardrailsError(f"{shown}/{relative.as_posix()}: cannot read: {err}") from err
         modules.append(PolicyModule(f"{shown}/{relative.as_posix()}", text))
     return modules

@@ -66,15 +66,15 @@ class RegopyEvaluator:
             self._interpreter.set_input_term(_json(input if input is not None else {}))
             output = self._interpreter.query(path)
         except self._error_type as err:
-            raise EngineError(f"regopy: evaluating {path}: {_error_lines(err, {})}") from None
-        except ValueError:
+            raise EngineError(f"regopy: evaluating {path}: {_error_lines(err, {})}") from err
+        except ValueError as cause:
             # rego-cpp 1.5 writes a string made by concat/upper/... inside sprintf with
             # unescaped quotes, so its answer is not JSON: fail closed.
             raise EngineError(
                 f"regopy: evaluating {path}: the engine's answer is not valid JSON "
                 "(a rego-cpp sprintf bug with strings built by concat or upper); "
                 "use --engine regorus"
-            ) from None
+            ) from cause
         if not output.ok():
             raise EngineError(
                 f"regopy: evaluating {path} failed (a built-in function raised an error; "
@@ -95,10 +95,10 @@ class RegopyEngine:
         """Compile every module; a syntax error names its file, line and column."""
         try:
             from regopy import Interpreter, LogLevel, RegoError
-        except ImportError:
+        except ImportError as cause:
             raise EngineError(
                 "the regopy engine needs the regopy package: pip install regopy"
-            ) from None
+            ) from cause
         interpreter = Interpreter()
         interpreter.log_level = LogLevel.NONE
         interpreter.strict_built_in_errors = True
@@ -108,5 +108,5 @@ class RegopyEngine:
                 interpreter.add_module(module.file, module.text)
             interpreter.add_data_json(_json({"guardrails": dict(policies.data)}))
         except RegoError as err:
-            raise EngineError(f"regopy: {_error_lines(err, sources)}") from None
+            raise EngineError(f"regopy: {_error_lines(err, sources)}") from err
         return RegopyEvaluator(interpreter, RegoError)

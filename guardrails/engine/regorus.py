@@ -44,7 +44,7 @@ class RegorusEvaluator:
                 engine.set_input(dict(input))
             result = json.loads(engine.eval_query_as_json(path))
         except (RuntimeError, TypeError, ValueError) as err:
-            raise EngineError(f"regorus: evaluating {path}: {_clean(err)}") from None
+            raise EngineError(f"regorus: evaluating {path}: {_clean(err)}") from err
         rows = result.get("result") or []
         if not rows:
             return UNDEFINED
@@ -60,16 +60,16 @@ class RegorusEngine:
         """Compile every module; a syntax error names its file, line and column."""
         try:
             import regorus
-        except ImportError:
+        except ImportError as cause:
             raise EngineError(
                 "the embedded engine needs the gordon-to-regorus package: "
                 "pip install gordon-to-regorus"
-            ) from None
+            ) from cause
         engine = regorus.Engine()
         for module in policies.modules:
             try:
                 engine.add_policy(module.file, module.text)
             except RuntimeError as err:
-                raise EngineError(f"regorus: {_clean(err)}") from None
+                raise EngineError(f"regorus: {_clean(err)}") from err
         engine.add_data_json(json.dumps({"guardrails": dict(policies.data)}))
         return RegorusEvaluator(engine)

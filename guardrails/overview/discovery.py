@@ -62,20 +62,18 @@ def read_discovery(path: Path) -> Discovery:
             )
         data = path.read_bytes()
     except OSError as err:
-        raise GuardrailsError(
-            f"{path}: cannot read the discovery results: {err.strerror}"
-        ) from None
+        raise GuardrailsError(f"{path}: cannot read the discovery results: {err.strerror}") from err
     try:
         text = data.decode("utf-8")
         document = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise GuardrailsError(f"{path}: not UTF-8 text: {WHAT_TO_DO}") from None
+    except UnicodeDecodeError as cause:
+        raise GuardrailsError(f"{path}: not UTF-8 text: {WHAT_TO_DO}") from cause
     except json.JSONDecodeError as err:
         raise GuardrailsError(
             f"{path}:{err.lineno}:{err.colno}: not JSON ({err.msg}): {WHAT_TO_DO}"
-        ) from None
+        ) from err
     except ValueError as err:  # a duplicate key, NaN or Infinity
-        raise GuardrailsError(f"{path}: {err}: {WHAT_TO_DO}") from None
+        raise GuardrailsError(f"{path}: {err}: {WHAT_TO_DO}") from err
     try:
         return _discovery(document)
     except _Invalid as problem:
@@ -83,7 +81,7 @@ def read_discovery(path: Path) -> Discovery:
         shown = format_path(problem.path)
         raise GuardrailsError(
             f"{path}:{where}{shown + ' ' if shown else ''}{problem.message}: {WHAT_TO_DO}"
-        ) from None
+        ) from problem
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

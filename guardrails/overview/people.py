@@ -73,7 +73,7 @@ def live_directory(
         raise GuardrailsError(
             f"--with-plan reads the live directory and needs the provisioning extra "
             f"(pip install 'saas-guardrails[provision]'): {err.name} is missing"
-        ) from None
+        ) from err
     settings = load_settings(config, use_sandbox=use_sandbox)
     if settings.identity_center is None:
         raise GuardrailsError(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 from guardrails.errors import GuardrailsError
-from guardrails.findings import Outcome, Rule
+from guardrails.findings import Category, Outcome, Rule
 
 FORMATS = ("text", "json", "sarif", "junit", "github", "markdown")
 
@@ -76,7 +76,7 @@ def summary_line(outcome: Outcome) -> str:
         _counted(statuses.count("excepted"), "excepted finding"),
     ]
     shown = [c for c in counts if not c.startswith("0 ")]
-    elsewhere = sum(1 for f in outcome.findings if f.category == "exception")
+    elsewhere = sum(1 for f in outcome.findings if f.category == Category.EXCEPTION)
     if elsewhere:
         shown.append(_counted(elsewhere, "finding") + " in exception files")
     return f"{manifests}; {', '.join(shown) or 'no findings'}"
@@ -93,4 +93,4 @@ def write(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as err:
-        raise GuardrailsError(f"{path}: cannot write the report: {err.strerror}") from None
+        raise GuardrailsError(f"{path}: cannot write the report: {err.strerror}") from err

@@ -1,7 +1,7 @@
 """JUnit XML: one test case per manifest and rule evaluated, for CI test-report views.
 
-A manifest is evaluated against every policy rule (security, residency, standards,
-cost, access) and the schema rules. A blocking finding is a `<failure>`; an excepted
+A manifest is evaluated against every policy rule (`POLICY_CATEGORIES`) and the
+schema rules. A blocking finding is a `<failure>`; an excepted
 one is `<skipped>` with the exception that waives it; a warning passes with the
 warning in `<system-out>`. Files that are not manifests (an exception file with an
 `EXC-*` finding, a manifest that did not parse) get test cases for their findings.
@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable
 from xml.etree import ElementTree as ET
 
-from guardrails.findings import Finding
+from guardrails.findings import POLICY_CATEGORIES, Category, Finding
 from guardrails.report import Report
 
-EVALUATED_CATEGORIES = ("security", "residency", "standards", "cost", "access", "schema")
+EVALUATED_CATEGORIES = (*POLICY_CATEGORIES, Category.SCHEMA)
 # Characters XML 1.0 cannot carry at all, even escaped (a YAML "\x01" can put one in a
 # message): shown as U+FFFD so the report still parses.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

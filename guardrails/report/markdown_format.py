@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from guardrails.findings import Finding
+from guardrails.findings import Category, Finding
 from guardrails.report import Report, summary_line
 
 _STATUS = {
@@ -79,7 +79,7 @@ def render(report: Report) -> str:
     ]
     rows = [(m.name, m.file) for m in report.manifests]
     # Manifests that did not parse have findings but no name; exception files are not tools.
-    tools = {f.file for f in outcome.findings if f.category != "exception"}
+    tools = {f.file for f in outcome.findings if f.category != Category.EXCEPTION}
     rows += [(file, file) for file in by_file if file in tools and file not in {f for _, f in rows}]
     if rows:
         out += ["| Tool | Status | Findings | File |", "| --- | --- | --- | --- |"]

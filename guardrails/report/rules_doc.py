@@ -14,9 +14,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from guardrails.findings import Rule
+from guardrails.findings import Category, Rule
 
-_CATEGORY_ORDER = ("security", "residency", "standards", "cost", "access", "schema", "exception")
+_CATEGORY_ORDER = tuple(Category)
 
 
 def shipped_rules() -> dict[str, Rule]:
