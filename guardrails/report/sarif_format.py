@@ -213,9 +213,10 @@ def indented(value: Any) -> str:
 
     The json module writes indented JSON in Python, a generator per container: 8 of
     the 9 seconds of a 40,000-finding report. This writes the same text with the C
-    string encoder and no generators. Only dict (string keys), list, str, int, float,
-    bool and None are written as json does (a test holds it to `json.dumps` on every
-    format test's report and a findings-heavy catalog's); anything else is refused.
+    string encoder and no generators. Only dict (string keys), list, str (and its
+    subclasses, such as `Category`), int, float, bool and None are written as json
+    does (a test holds it to `json.dumps` on every format test's report and a
+    findings-heavy catalog's); anything else is refused.
     """
     out: list[str] = []
     _write(value, "\n", out)
@@ -262,6 +263,8 @@ def _write(value: Any, newline: str, out: list[str]) -> None:
         out.append(_CONSTANT[value])
     elif kind is float:
         out.append(json.dumps(value))  # NaN and infinities as json spells them
+    elif isinstance(value, str):  # a StrEnum (findings.Category): its text, as json writes it
+        out.append(_STRING(value))
     else:
         raise TypeError(f"not a JSON value: {kind.__name__}")
 
