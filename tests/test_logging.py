@@ -153,3 +153,22 @@ def test_the_real_program_logs_to_stderr_only(catalog: Path, tmp_path: Path) -> 
     assert done.returncode == 0
     assert done.stdout.startswith("{") and "guardrails: debug" not in done.stdout
     assert "verdict cache: 0 of 8 manifests' verdicts reused" in done.stderr
+
+
+def test_a_check_from_another_folder_reuses_the_verdicts(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdict cache's context is the policies' text, not the names the working
+    directory gives them: the same catalog checked from its parent and from inside it
+    reuses every verdict (from `/` the shipped policies are named by a relative path,
+    from deep inside the catalog by their absolute one)."""
+    shutil.rmtree(catalog / catalog_cache.FOLDER, ignore_errors=True)
+    monkeypatch.setenv("GUARDRAILS_LOG", "debug")
+    monkeypatch.chdir("/")
+    outside = guardrails("check", catalog, "--now", NOW)
+    assert outside.exit_code == 0, outside.stderr
+    monkeypatch.chdir(catalog / "manifests")
+    inside = guardrails("check", "--now", NOW)
+    logged = "\n".join(debug_lines(inside.stderr))
+    assert "verdicts were kept under another context" not in logged
+    assert "verdict cache: 8 of 8 manifests' verdicts reused, 0 judged" in logged

@@ -242,8 +242,11 @@ def _context(policies: PolicySet, engine: Engine, now: date) -> bytes:
     from guardrails.engine import judging_library
 
     digest = hashlib.sha256(b"guardrails verdicts v1\0")
+    # The modules' text in load order, not their names: a name is shown relative to the
+    # working directory, and a verdict never depends on it (a check of the same catalog
+    # from another folder would otherwise set every kept verdict aside).
     for module in policies.modules:
-        digest.update(f"{module.file}\0{len(module.text)}\0{module.text}".encode())
+        digest.update(f"{len(module.text)}\0{module.text}".encode())
     digest.update(json.dumps(policies.data, sort_keys=True, default=str).encode())
     digest.update(f"\0{engine.name}\0{now.isoformat()}\0".encode())
     digest.update(repr(libraries(judging_library(engine) or engine.name)).encode())
