@@ -28,22 +28,11 @@ ENGINES = ("regorus", "regopy", "opa-lib", "opa")
 def main() -> None:
     sys.path.insert(0, str(REPO))
     os.chdir(REPO)  # the suite names catalogs relative to the repository
-    from bench.corpus import generate
     from tests.engines import test_parity as suite
     from tests.engines.opa_double import running
 
     scratch = Path(tempfile.mkdtemp(prefix="parity-"))
-    catalogs = {
-        name: REPO / name for name in suite.CATALOGS if "+" not in name and name != suite.GENERATED
-    }
-    catalogs[suite.GENERATED] = generate(scratch / "generated" / "corpus", suite.PARTS_FROM)
-    for source in suite.UNDER_ADVERSARIAL_DATA:
-        name = f"{source.relative_to(REPO).as_posix()}+adversarial-data"
-        copy = scratch / "adversarial" / name.replace("/", "_") / source.name
-        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("bad", ".guardrails-cache"))
-        (copy / "policies" / "data").mkdir(parents=True, exist_ok=True)
-        shutil.copy(suite.ADVERSARIAL_DATA, copy / "policies" / "data")
-        catalogs[name] = copy
+    catalogs = suite.build_catalogs(scratch)
 
     print("| catalog | manifests | findings | exit | " + " | ".join(ENGINES) + " |")
     print("| --- | ---: | ---: | ---: | " + " | ".join("---" for _ in ENGINES) + " |")

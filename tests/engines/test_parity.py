@@ -71,19 +71,26 @@ def opa() -> Iterator[OpaDouble]:
         yield double
 
 
-@pytest.fixture(scope="module")
-def catalogs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each catalog name of the suite -> the folder to check (copies for the data overlay)."""
+def build_catalogs(scratch: Path) -> dict[str, Path]:
+    """Each catalog name of the suite -> the folder to check; the generated catalog and
+    the copies under the adversarial data are made in `scratch` (bench/parity_table.py
+    prints the suite's table from the same catalogs)."""
     found = {name: REPO / name for name in CATALOGS if "+" not in name and name != GENERATED}
-    found[GENERATED] = generate(tmp_path_factory.mktemp("generated") / "corpus", PARTS_FROM)
+    found[GENERATED] = generate(scratch / "generated" / "corpus", PARTS_FROM)
     for source in UNDER_ADVERSARIAL_DATA:
         name = f"{source.relative_to(REPO).as_posix()}+adversarial-data"
-        copy = tmp_path_factory.mktemp("adversarial") / source.name
+        copy = scratch / "adversarial" / name.replace("/", "_") / source.name
         shutil.copytree(source, copy, ignore=shutil.ignore_patterns("bad", ".guardrails-cache"))
         (copy / "policies" / "data").mkdir(parents=True, exist_ok=True)
         shutil.copy(ADVERSARIAL_DATA, copy / "policies" / "data" / ADVERSARIAL_DATA.name)
         found[name] = copy
     return found
+
+
+@pytest.fixture(scope="module")
+def catalogs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each catalog name of the suite -> the folder to check (copies for the data overlay)."""
+    return build_catalogs(tmp_path_factory.mktemp("catalogs"))
 
 
 def _check(catalog: Path, *engine: str) -> Run:
