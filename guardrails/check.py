@@ -9,8 +9,7 @@ the report to what changed (`--changed-since`), and runs `run_check`.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -27,11 +26,12 @@ from guardrails.engine.evaluate import engine_input, evaluate, judge
 from guardrails.engine.interface import Engine, PolicySet, Violation
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.errors import GuardrailsError
-from guardrails.findings import Finding, Outcome, Rule
+from guardrails.findings import Outcome, Rule
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
     from guardrails.cores import SecondCore
+    from guardrails.decided import KeptFindings
 
 _log = logging.getLogger(__name__)
 
@@ -76,6 +76,15 @@ def _open_cache(root: Path) -> CatalogCache | None:
     from guardrails.catalog.cache import CatalogCache
 
     return CatalogCache.open(root)
+
+
+def _kept(cache: CatalogCache | None, policies: PolicySet, catalog: Catalog) -> KeptFindings | None:
+    """The decided findings kept in `cache` (`guardrails/decided.py`), if there is one."""
+    if cache is None:
+        return None
+    from guardrails.decided import KeptFindings
+
+    return KeptFindings(cache, policies, catalog.exceptions)
 
 
 def _second_core(policies: PolicySet, engine: Engine, now: date) -> SecondCore | None:
@@ -133,52 +142,16 @@ def run_check(
         catalog = load_catalog(
             catalog_tree, config, exceptions_from=policy_tree, cache=cache, helper=helper
         )
-        violations = evaluate(catalog, policies, engine, now, cache, helper)
+        kept = _kept(cache, policies, catalog)
+        violations = evaluate(catalog, policies, engine, now, cache, helper, kept)
     finally:
         if helper is not None:
             helper.close()
     _locate_ahead(catalog, violations)
-    outcome = _without_secrets(decide(violations, policies, catalog, now, only), policies.data)
+    outcome = decide(violations, policies, catalog, now, only, kept)
     if cache is not None:
         cache.save()  # now that findings have asked for their positions
     return Checked(catalog, policies, outcome, only)
-
-
-_MASK = "<redacted>"
-
-
-def _without_secrets(outcome: Outcome, data: Mapping[str, Any]) -> Outcome:
-    """`outcome` with credential-shaped text masked in every finding's path and message.
-
-    A credential can reach a finding's text as a mapping key (a path, an "unknown
-    key" message) or through an organisation's rule; the policy data's credential
-    patterns (`secrets.patterns`) say what one looks like. A pattern Python cannot
-    compile is skipped (its manifests still get their SEC-NO-SECRETS finding).
-    """
-    secrets = data.get("secrets")
-    patterns = secrets.get("patterns") if isinstance(secrets, Mapping) else None
-    if not isinstance(patterns, Mapping) or not outcome.findings:
-        return outcome
-    usable = []
-    for pattern in patterns.values():
-        try:
-            usable.append(re.compile(str(pattern)).pattern)
-        except re.error:
-            continue
-    if not usable:
-        return outcome
-    secret = re.compile("|".join(f"(?:{p})" for p in usable))
-
-    def masked(finding: Finding) -> Finding:
-        if not (secret.search(finding.message) or secret.search(finding.path)):
-            return finding
-        return replace(
-            finding,
-            message=secret.sub(_MASK, finding.message),
-            path=secret.sub(_MASK, finding.path),
-        )
-
-    return replace(outcome, findings=tuple(masked(f) for f in outcome.findings))
 
 
 @dataclass(frozen=True)

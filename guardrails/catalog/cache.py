@@ -510,8 +510,8 @@ class CatalogCache:
                 self._files.setdefault(kind, {}).update(changed)
             self._examined.update(examined)
             self._positions.update(positions)
-            self._verdicts.read(*verdicts, replay=True)
-            self._decided.read(*decided, replay=True)
+            self._verdicts.read(verdicts[0], verdicts[1], replay=True)
+            self._decided.read(decided[0], decided[1], replay=True)
             offset += _HEADER.size + length
         self._journal_bytes = offset
         # A bad record hides all that follows: start a journal that can be read again.
