@@ -11,8 +11,7 @@ So the cache keeps, by the manifest's content key and under one context (the
 verdicts' context, every rule's metadata, every exception in force), the findings
 of each manifest with its file and the facts its verdict was judged with; a
 re-check takes them for a manifest whose verdict it reuses with the same facts, in
-the same file. Each is kept with its line of the JSON report, so assembling that
-report costs no encoding either.
+the same file.
 
 Not kept: the findings of the files themselves (parse and schema problems, which
 the loader's cache keeps) and of the exception files (they depend on the whole
@@ -30,7 +29,6 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from guardrails.findings import AppliedException, Category, Finding
-from guardrails.report.json_format import JSON_LINE, line
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
@@ -106,21 +104,20 @@ class KeptFindings:
         for entry in self._taken.values():
             name = entry[1]
             broken += [(rule, name) for rule in entry[4]]
-            for row, text in zip(entry[5], entry[6], strict=True):
+            for row in entry[5]:
                 finding = new(Finding)
                 values = finding.__dict__
+                # Filled as `Rule.finding` would (half the cost of __init__'s setattrs).
                 values.update(zip(_FIELDS, row, strict=True))
-                # Built as `Rule.finding` would (a third of the cost of __init__'s setattrs).
                 values["category"] = _CATEGORIES[row[2]]
                 if row[13] is not None:
                     values["exception"] = AppliedException(*row[13])
-                values[JSON_LINE] = text
                 taken.append(finding)
         return taken, broken
 
     def keep(self, decided: Mapping[str, Iterable[Finding]]) -> None:
         """Keep, for each manifest decided in this check, its `decided` findings (final:
-        masked), each with its JSON line (which the report then uses)."""
+        masked)."""
         if self._context is None:
             return
         new: dict[bytes, Any] = {}
@@ -128,10 +125,8 @@ class KeptFindings:
             found = tuple(decided.get(name, ()))
             if not found:
                 continue  # nothing to decide next time either
-            rows = tuple(_row(f) for f in found)
-            texts = tuple(line(f) for f in found)
             rules = tuple(dict.fromkeys(f.rule for f in found))
-            new[content] = (file, *facts, rules, rows, texts)
+            new[content] = (file, *facts, rules, tuple(_row(f) for f in found))
         _log.debug(
             "decided findings: %d manifests' findings taken from the cache, %d manifests' "
             "decided and kept",
