@@ -129,16 +129,17 @@ def run_check(
     `.guardrails-cache/` is kept (None: no cache): what unchanged files said, and each
     manifest's violations under everything they depend on (`engine/evaluate.py`).
     """
-    policies = load_policy_set(policy_tree or catalog_tree, config)
+    # The cache is read first: it holds the policy data as parsed (IT's bindings can
+    # be thousands of entries). A re-check mostly reads the cache; what little it
+    # parses and judges is done on the other core, which meanwhile loads the parser's
+    # validator and the engine.
+    cache = _open_cache(cache_root) if cache_root is not None else None
+    remembered = cache.policy_data if cache is not None else None
+    policies = load_policy_set(policy_tree or catalog_tree, config, remembered)
     engine = engine or get_engine("auto")
-    # A re-check mostly reads the cache; what little it parses and judges is done on
-    # the other core, which meanwhile loads the parser's validator and the engine. It
-    # starts before the cache is read: the less memory the two processes share, the
-    # fewer pages this one copies as it goes on.
     helper = None
     try:
         helper = _second_core(policies, engine, now) if cache_root is not None else None
-        cache = _open_cache(cache_root) if cache_root is not None else None
         catalog = load_catalog(
             catalog_tree, config, exceptions_from=policy_tree, cache=cache, helper=helper
         )

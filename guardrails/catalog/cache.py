@@ -1,6 +1,6 @@
 """What earlier checks of a catalog learnt, kept so a re-check only redoes what changed.
 
-`.guardrails-cache/` holds four tables in `catalog.v2`, the changes made to them
+`.guardrails-cache/` holds six tables in `catalog.v2`, the changes made to them
 since in `journal.v2`, and the parsed documents in `documents.v2`:
 
 * files: each file's stat signature (size, modification and change times in
@@ -20,7 +20,9 @@ since in `journal.v2`, and the parsed documents in `documents.v2`:
 * decided: by content key, under one context (the verdicts' and what deciding reads
   besides: the rules' metadata and levels, the exceptions in force), a manifest's
   findings as the report shows them, with its file and the facts of its verdict
-  (`guardrails/decided.py` decides when they still apply).
+  (`guardrails/decided.py` decides when they still apply);
+* policy data: by content key, each policy data file as parsed (a catalog's
+  bindings can be thousands of entries, parsed on every check otherwise).
 
 A check appends what it learnt to the journal as one signed record; when the journal
 has grown past an eighth of the tables (at least 256 KiB), or is damaged, the tables
@@ -207,9 +209,16 @@ class CatalogCache:
         self._files: _Files = {}
         self._examined: dict[bytes, Stored] = {}
         self._positions: dict[bytes, tuple[Any, ...]] = {}
+        self._data: dict[bytes, bytes] = {}  # content key -> the parsed value, marshalled
         # By content key under one context each: see the module's docstring.
-        self._verdicts = _Contextual("verdict")
-        self._decided = _Contextual("decided findings")
+        self._verdicts = _Contextual(
+            "verdict cache: %d verdicts",
+            "the policies, their data, the engine or its library, the date or Python",
+        )
+        self._decided = _Contextual(
+            "decided findings: %d manifests' findings",
+            "the verdicts' context, the rules' metadata or the exceptions in force",
+        )
         self._stored_bytes = 0  # size of the documents file the tables describe
         self._base: bytes | None = None  # HMAC of the tables file, once read
         self._base_bytes = 0
@@ -221,10 +230,12 @@ class CatalogCache:
         self._used: dict[bytes, Stored] = {}
         self._new_documents: dict[bytes, bytes] = {}
         self._used_positions: dict[bytes, tuple[Any, ...]] = {}
+        self._used_data: dict[bytes, bytes] = {}
         # What this run learnt that the cache does not hold: the journal's next record.
         self._new_files: _Files = {}
         self._new_examined: dict[bytes, Stored] = {}
         self._new_positions: dict[bytes, tuple[Any, ...]] = {}
+        self._new_data: dict[bytes, bytes] = {}
 
     @classmethod
     def open(cls, root: Path) -> CatalogCache | None:
@@ -351,6 +362,26 @@ class CatalogCache:
         """Keep, under `context`, the decided findings this check `used` and learnt."""
         self._decided.keep(context, used, new)
 
+    # --- policy data -----------------------------------------------------------
+
+    def policy_data(self, data: bytes, parse: Callable[[bytes], Any]) -> Any:
+        """The policy data file `data` as `parse` reads it: remembered by content.
+
+        A fresh copy each time (whoever merges it may change it). What cannot be
+        kept (an error raised, a value marshal does not take) is not.
+        """
+        key = self.key("policy data", 0, data)
+        payload = self._data.get(key)
+        if payload is None:
+            value = parse(data)
+            try:
+                payload = marshal.dumps(value)
+            except ValueError:
+                return value
+            self._new_data[key] = payload
+        self._used_data[key] = payload
+        return marshal.loads(payload)
+
     # --- reading and writing ----------------------------------------------------
 
     def save(self) -> None:
@@ -395,14 +426,15 @@ class CatalogCache:
         """What this run learnt that the cache does not hold yet; None if nothing.
 
         (files, examined, positions, (verdict context, verdicts), (decided context,
-        decided findings)), the tables' changes.
+        decided findings), policy data), the tables' changes.
         """
         files = {kind: changed for kind, changed in self._new_files.items() if changed}
         examined, positions = self._new_examined, self._new_positions
         verdicts, decided = self._verdicts.change(), self._decided.change()
-        if not (files or examined or positions or verdicts[1] or decided[1]):
+        data = self._new_data
+        if not (files or examined or positions or verdicts[1] or decided[1] or data):
             return None
-        return [files, examined, positions, verdicts, decided]
+        return [files, examined, positions, verdicts, decided, data]
 
     def _write_tables(self) -> None:
         """Write the tables anew, with only what this run used, and empty the journal."""
@@ -415,6 +447,7 @@ class CatalogCache:
                 self._used_positions,
                 self._verdicts.used_table(),
                 self._decided.used_table(),
+                self._used_data,
             )
         )
         mac = hmac.digest(self._secret, tables, "sha256")
@@ -488,6 +521,7 @@ class CatalogCache:
         self._positions = loaded[4]
         self._verdicts.read(*loaded[5])
         self._decided.read(*loaded[6])
+        self._data = loaded[7]
         self._base, self._base_bytes = mac, len(blob)
         with contextlib.suppress(OSError):
             self._replay()
@@ -504,12 +538,14 @@ class CatalogCache:
             if len(record) != length or not hmac.compare_digest(mac, expected):
                 break  # truncated or not ours: what follows cannot be trusted either
             with acyclic():
-                stored_bytes, files, examined, positions, verdicts, decided = marshal.loads(record)
+                loaded = marshal.loads(record)
+            stored_bytes, files, examined, positions, verdicts, decided, data = loaded
             self._stored_bytes = max(self._stored_bytes, stored_bytes)
             for kind, changed in files.items():
                 self._files.setdefault(kind, {}).update(changed)
             self._examined.update(examined)
             self._positions.update(positions)
+            self._data.update(data)
             self._verdicts.read(verdicts[0], verdicts[1], replay=True)
             self._decided.read(decided[0], decided[1], replay=True)
             offset += _HEADER.size + length
@@ -536,8 +572,9 @@ class _Contextual:
     leaves the remembered entries as they are.
     """
 
-    def __init__(self, what: str) -> None:
-        self._what = what  # for the debug log
+    def __init__(self, what: str, context: str) -> None:
+        self._what = what  # for the debug log: what is set aside, and why
+        self._why = context
         self._context = b""
         self._entries: dict[bytes, Any] = {}
         self._used_context = b""  # what this run used or learnt: the next tables
@@ -550,10 +587,7 @@ class _Contextual:
             return self._entries
         if self._entries:
             _log.debug(
-                "%s cache: %d entries were kept under another context (the policies, "
-                "their data, the engine or its library, the exceptions, the date or Python "
-                "differ): not used",
-                self._what,
+                f"{self._what} were kept under another context ({self._why} differ): not used",
                 len(self._entries),
             )
         return {}
