@@ -223,3 +223,18 @@ def test_a_kept_finding_edited_without_the_key_hides_nothing(root: Path, tmp_pat
     signed_with(user_key)
     believed = check(root, tmp_path / "believed")
     assert believed[2] and believed[1]["json"] != cold[1]["json"]
+
+
+def test_a_credential_in_a_kept_finding_stays_masked(root: Path, tmp_path: Path) -> None:
+    """Findings are kept as reported: with credential-shaped text masked."""
+    hubspot = (root / "manifests" / "hubspot.yaml").read_text("utf-8")
+    leaky = hubspot.replace("name: hubspot", "name: leaky").replace(
+        "  purpose:", "  AKIAIOSFODNN7EXAMPLE: rotated\n  purpose:"
+    )
+    (root / "manifests" / "leaky.yaml").write_text(leaky, "utf-8")
+    same_as_uncached(root, tmp_path)
+    _, reports, taken = same_as_uncached(root, tmp_path)
+    assert taken
+    assert "<redacted>" in "".join(findings_of(reports, "leaky.yaml"))
+    for report in reports.values():
+        assert b"AKIAIOSFODNN7EXAMPLE" not in report
