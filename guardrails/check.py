@@ -126,8 +126,9 @@ def run_check(
     `policy_tree` is where policies, policy data and exceptions come from (default:
     the catalog itself). `only` restricts the report to those files while
     cross-manifest rules still see the whole catalog. `cache_root` is where
-    `.guardrails-cache/` is kept (None: no cache): what unchanged files said, and each
-    manifest's violations under everything they depend on (`engine/evaluate.py`).
+    `.guardrails-cache/` is kept (None: no cache): what unchanged files said, the
+    policy data as parsed, each manifest's violations under everything they depend on
+    (`engine/evaluate.py`) and the findings they were decided into (`decided.py`).
     """
     # The cache is read first: it holds the policy data as parsed (IT's bindings can
     # be thousands of entries). A re-check mostly reads the cache; what little it

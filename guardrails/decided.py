@@ -11,7 +11,9 @@ So the cache keeps, by the manifest's content key and under one context (the
 verdicts' context, every rule's metadata, every exception in force), the findings
 of each manifest with its file and the facts its verdict was judged with; a
 re-check takes them for a manifest whose verdict it reuses with the same facts, in
-the same file.
+the same file. An entry: (file, name, validity, named tools, the ids of the rules it
+breaks (their exceptions are then used), its findings: each the `Finding`'s fields
+in order, as plain values).
 
 Not kept: the findings of the files themselves (parse and schema problems, which
 the loader's cache keeps) and of the exception files (they depend on the whole
