@@ -32,7 +32,6 @@ PHASES = {
     "evaluate": "engine",
     "_locate_ahead": "positions",
     "decide": "decide",
-    "_without_secrets": "screen for secrets",
 }
 
 

@@ -9,8 +9,7 @@ the report to what changed (`--changed-since`), and runs `run_check`.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -27,11 +26,12 @@ from guardrails.engine.evaluate import engine_input, evaluate, judge
 from guardrails.engine.interface import Engine, PolicySet, Violation
 from guardrails.engine.policy_set import load_policy_set
 from guardrails.errors import GuardrailsError
-from guardrails.findings import Finding, Outcome, Rule
+from guardrails.findings import Outcome, Rule
 
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
     from guardrails.cores import SecondCore
+    from guardrails.decided import KeptFindings
 
 _log = logging.getLogger(__name__)
 
@@ -78,6 +78,15 @@ def _open_cache(root: Path) -> CatalogCache | None:
     return CatalogCache.open(root)
 
 
+def _kept(cache: CatalogCache | None, policies: PolicySet, catalog: Catalog) -> KeptFindings | None:
+    """The decided findings kept in `cache` (`guardrails/decided.py`), if there is one."""
+    if cache is None:
+        return None
+    from guardrails.decided import KeptFindings
+
+    return KeptFindings(cache, policies, catalog.exceptions)
+
+
 def _second_core(policies: PolicySet, engine: Engine, now: date) -> SecondCore | None:
     """A process on another core, ready to examine files and judge manifests."""
     from guardrails.cores import SecondCore
@@ -117,68 +126,34 @@ def run_check(
     `policy_tree` is where policies, policy data and exceptions come from (default:
     the catalog itself). `only` restricts the report to those files while
     cross-manifest rules still see the whole catalog. `cache_root` is where
-    `.guardrails-cache/` is kept (None: no cache): what unchanged files said, and each
-    manifest's violations under everything they depend on (`engine/evaluate.py`).
+    `.guardrails-cache/` is kept (None: no cache): what unchanged files said, the
+    policy data as parsed, each manifest's violations under everything they depend on
+    (`engine/evaluate.py`) and the findings they were decided into (`decided.py`).
     """
-    policies = load_policy_set(policy_tree or catalog_tree, config)
+    # The cache is read first: it holds the policy data as parsed (IT's bindings can
+    # be thousands of entries). A re-check mostly reads the cache; what little it
+    # parses and judges is done on the other core, which meanwhile loads the parser's
+    # validator and the engine.
+    cache = _open_cache(cache_root) if cache_root is not None else None
+    remembered = cache.policy_data if cache is not None else None
+    policies = load_policy_set(policy_tree or catalog_tree, config, remembered)
     engine = engine or get_engine("auto")
-    # A re-check mostly reads the cache; what little it parses and judges is done on
-    # the other core, which meanwhile loads the parser's validator and the engine. It
-    # starts before the cache is read: the less memory the two processes share, the
-    # fewer pages this one copies as it goes on.
     helper = None
     try:
         helper = _second_core(policies, engine, now) if cache_root is not None else None
-        cache = _open_cache(cache_root) if cache_root is not None else None
         catalog = load_catalog(
             catalog_tree, config, exceptions_from=policy_tree, cache=cache, helper=helper
         )
-        violations = evaluate(catalog, policies, engine, now, cache, helper)
+        kept = _kept(cache, policies, catalog)
+        violations = evaluate(catalog, policies, engine, now, cache, helper, kept)
     finally:
         if helper is not None:
             helper.close()
     _locate_ahead(catalog, violations)
-    outcome = _without_secrets(decide(violations, policies, catalog, now, only), policies.data)
+    outcome = decide(violations, policies, catalog, now, only, kept)
     if cache is not None:
         cache.save()  # now that findings have asked for their positions
     return Checked(catalog, policies, outcome, only)
-
-
-_MASK = "<redacted>"
-
-
-def _without_secrets(outcome: Outcome, data: Mapping[str, Any]) -> Outcome:
-    """`outcome` with credential-shaped text masked in every finding's path and message.
-
-    A credential can reach a finding's text as a mapping key (a path, an "unknown
-    key" message) or through an organisation's rule; the policy data's credential
-    patterns (`secrets.patterns`) say what one looks like. A pattern Python cannot
-    compile is skipped (its manifests still get their SEC-NO-SECRETS finding).
-    """
-    secrets = data.get("secrets")
-    patterns = secrets.get("patterns") if isinstance(secrets, Mapping) else None
-    if not isinstance(patterns, Mapping) or not outcome.findings:
-        return outcome
-    usable = []
-    for pattern in patterns.values():
-        try:
-            usable.append(re.compile(str(pattern)).pattern)
-        except re.error:
-            continue
-    if not usable:
-        return outcome
-    secret = re.compile("|".join(f"(?:{p})" for p in usable))
-
-    def masked(finding: Finding) -> Finding:
-        if not (secret.search(finding.message) or secret.search(finding.path)):
-            return finding
-        return replace(
-            finding,
-            message=secret.sub(_MASK, finding.message),
-            path=secret.sub(_MASK, finding.path),
-        )
-
-    return replace(outcome, findings=tuple(masked(f) for f in outcome.findings))
 
 
 @dataclass(frozen=True)

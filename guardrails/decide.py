@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guardrails.catalog.model import Catalog, PolicyException
 from guardrails.catalog.safe_yaml import Path
@@ -22,6 +23,9 @@ from guardrails.engine.interface import EngineError, PolicySet, Violation
 from guardrails.errors import GuardrailsError
 from guardrails.findings import AppliedException, Category, Finding, Outcome, Rule, Summary
 from guardrails.remedies import approvers
+
+if TYPE_CHECKING:
+    from guardrails.decided import KeptFindings
 
 DEFAULT_MAX_EXCEPTION_DAYS = 365
 
@@ -179,6 +183,11 @@ class Waivers:
                 chosen = exc
         return chosen
 
+    def broken(self, rule_id: str, manifest: str) -> None:
+        """`manifest` breaks `rule_id` (as a kept finding says): its exceptions are used."""
+        for exc in self.by_target.get((rule_id, manifest), ()):
+            self.used.add((exc.name, manifest))
+
     def verdict(self, rule: Rule, manifest: str) -> tuple[bool, AppliedException | None]:
         """(blocking, the exception that waives it) for a violation of `rule` by `manifest`."""
         exc = self.waiver(rule, manifest)
@@ -258,8 +267,14 @@ def decide(
     catalog: Catalog,
     now: date,
     only: frozenset[str] | None = None,
+    kept: KeptFindings | None = None,
 ) -> Outcome:
-    """Findings for every violation and problem, restricted to the files in `only`."""
+    """Findings for every violation and problem, restricted to the files in `only`.
+
+    Credential-shaped text is masked in every finding (`secrets_mask`). With `kept`,
+    the findings it took from the cache are added as they were (their manifests have
+    no violations here), and those decided here are kept for the next check.
+    """
     manifests = catalog.by_name  # duplicates are already flagged
     # A tool whose file does not even parse is still a tool: its file name stands for it.
     # (Only an exception asks: most catalogs have a few, and none of a tool's findings.)
@@ -269,7 +284,9 @@ def decide(
         else set()
     )
     waivers = Waivers(catalog.exceptions, policies, now, tools)
-    findings: list[Finding] = list(catalog.problems)
+    mask = secrets_mask(policies.data)
+    findings: list[Finding] = [mask(f) for f in catalog.problems]
+    decided: dict[str, list[Finding]] = {}  # by manifest, for `kept`
     seen: set[tuple[str, str, tuple[str | int, ...]]] = set()
     for violation in violations:
         key = (violation.rule, violation.manifest, violation.path)
@@ -292,7 +309,7 @@ def decide(
         message = violation.message
         if rule.choices:
             message += _did_you_mean(target.document, violation.path, rule.choices)
-        findings.append(
+        finding = mask(
             rule.finding(
                 target.file,
                 mark.line,
@@ -304,16 +321,60 @@ def decide(
                 exception=applied,
             )
         )
+        findings.append(finding)
+        decided.setdefault(violation.manifest, []).append(finding)
+    if kept is not None:
+        kept.keep(decided)
+        taken, broken = kept.findings()
+        findings += taken
+        if waivers.by_target:
+            for rule_id, manifest in broken:
+                waivers.broken(rule_id, manifest)
 
     if only is not None:
         findings = [f for f in findings if f.file in only]
     reported_names = {m.name for m in catalog.manifests if only is None or m.file in only}
     for exc, finding in waivers.findings():
         if only is None or exc.file in only or reported_names.intersection(exc.manifests):
-            findings.append(finding)
+            findings.append(mask(finding))
     findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
     files = [f for f in catalog.files if only is None or f in only]
     return Outcome(tuple(findings), summarize(files, findings))
+
+
+_MASK = "<redacted>"
+
+
+def secrets_mask(data: Mapping[str, Any]) -> Callable[[Finding], Finding]:
+    """What masks credential-shaped text in a finding's path and message.
+
+    A credential can reach a finding's text as a mapping key (a path, an "unknown
+    key" message) or through an organisation's rule; the policy data's credential
+    patterns (`secrets.patterns`) say what one looks like. A pattern Python cannot
+    compile is skipped (its manifests still get their SEC-NO-SECRETS finding).
+    """
+    secrets = data.get("secrets")
+    patterns = secrets.get("patterns") if isinstance(secrets, Mapping) else None
+    usable = []
+    for pattern in patterns.values() if isinstance(patterns, Mapping) else ():
+        try:
+            usable.append(re.compile(str(pattern)).pattern)
+        except re.error:
+            continue
+    if not usable:
+        return lambda finding: finding
+    secret = re.compile("|".join(f"(?:{p})" for p in usable))
+
+    def masked(finding: Finding) -> Finding:
+        if not (secret.search(finding.message) or secret.search(finding.path)):
+            return finding
+        return replace(
+            finding,
+            message=secret.sub(_MASK, finding.message),
+            path=secret.sub(_MASK, finding.path),
+        )
+
+    return masked
 
 
 def _did_you_mean(

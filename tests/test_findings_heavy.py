@@ -14,7 +14,8 @@ import pytest
 from bench.corpus import generate
 from guardrails.catalog import cache as catalog_cache
 from guardrails.catalog import examine as examine_module
-from guardrails.report import sarif_format
+from guardrails.findings import AppliedException, Category, Finding
+from guardrails.report import json_format, sarif_format
 from tests.conftest import NOW, guardrails
 
 # Enough files to examine and locate on every core (`cores.PARALLEL_FROM`).
@@ -115,3 +116,38 @@ def test_indented_json_is_the_json_modules() -> None:
         sarif_format.indented({1: "a key json would turn into text"})
     with pytest.raises(TypeError):
         sarif_format.indented((1, 2))
+
+
+def test_a_findings_json_line_is_the_json_modules() -> None:
+    odd = ['é\u2028"\\\n\x01\t', "\udcff lone surrogate", "", "\U0001f600", "</script>&"]
+    waiver = AppliedException("w", "2027-01-01", "a@example.com", odd[0], odd[1])
+    findings = [
+        Finding(
+            rule=text or "R",
+            title=text,
+            category=category,
+            severity="high",
+            level="soft-mandatory",
+            blocking=blocking,
+            manifest=manifest,
+            file=f"manifests/{text}.yaml",
+            line=line,
+            column=7,
+            path=f"spec.{text}[0]",
+            message=text * 3,
+            remediation=text,
+            exception=exception,
+        )
+        for text in odd
+        for category in (Category.SECURITY, Category.EXCEPTION)
+        for blocking in (True, False)
+        for manifest in (None, text)
+        for exception in (None, waiver)
+        for line in (1, 10**12)
+    ]
+    # Values of other types than the fields declare are written as json.dumps would.
+    findings.append(Finding(**{**vars(findings[0]), "line": True, "message": 3.5}))
+    findings.append(Finding(**{**vars(findings[1]), "title": None}))
+    for finding in findings:
+        expected = json.dumps(json_format.finding_dict(finding))
+        assert json_format.line(finding) == expected

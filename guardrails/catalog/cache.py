@@ -1,6 +1,6 @@
 """What earlier checks of a catalog learnt, kept so a re-check only redoes what changed.
 
-`.guardrails-cache/` holds four tables in `catalog.v2`, the changes made to them
+`.guardrails-cache/` holds six tables in `catalog.v2`, the changes made to them
 since in `journal.v2`, and the parsed documents in `documents.v2`:
 
 * files: each file's stat signature (size, modification and change times in
@@ -16,7 +16,13 @@ since in `journal.v2`, and the parsed documents in `documents.v2`:
   the bytes);
 * verdicts: by content key, under one context (a digest of the policies, their data,
   the engine and the date), a manifest's violations with the facts they were judged
-  with (`guardrails/engine/evaluate.py` decides when they still apply).
+  with (`guardrails/engine/evaluate.py` decides when they still apply);
+* decided: by content key, under one context (the verdicts' and what deciding reads
+  besides: the rules' metadata and levels, the exceptions in force), a manifest's
+  findings as the report shows them, with its file and the facts of its verdict
+  (`guardrails/decided.py` decides when they still apply);
+* policy data: by content key, each policy data file as parsed (a catalog's
+  bindings can be thousands of entries, parsed on every check otherwise).
 
 A check appends what it learnt to the journal as one signed record; when the journal
 has grown past an eighth of the tables (at least 256 KiB), or is damaged, the tables
@@ -203,8 +209,16 @@ class CatalogCache:
         self._files: _Files = {}
         self._examined: dict[bytes, Stored] = {}
         self._positions: dict[bytes, tuple[Any, ...]] = {}
-        self._verdict_context = b""
-        self._verdicts: dict[bytes, Any] = {}
+        self._data: dict[bytes, bytes] = {}  # content key -> the parsed value, marshalled
+        # By content key under one context each: see the module's docstring.
+        self._verdicts = _Contextual(
+            "verdict cache: %d verdicts",
+            "the policies, their data, the engine or its library, the date or Python",
+        )
+        self._decided = _Contextual(
+            "decided findings: %d manifests' findings",
+            "the verdicts' context, the rules' metadata or the exceptions in force",
+        )
         self._stored_bytes = 0  # size of the documents file the tables describe
         self._base: bytes | None = None  # HMAC of the tables file, once read
         self._base_bytes = 0
@@ -216,13 +230,12 @@ class CatalogCache:
         self._used: dict[bytes, Stored] = {}
         self._new_documents: dict[bytes, bytes] = {}
         self._used_positions: dict[bytes, tuple[Any, ...]] = {}
-        self._used_context = b""
-        self._used_verdicts: dict[bytes, Any] = {}
+        self._used_data: dict[bytes, bytes] = {}
         # What this run learnt that the cache does not hold: the journal's next record.
         self._new_files: _Files = {}
         self._new_examined: dict[bytes, Stored] = {}
         self._new_positions: dict[bytes, tuple[Any, ...]] = {}
-        self._new_verdicts: dict[bytes, Any] = {}
+        self._new_data: dict[bytes, bytes] = {}
 
     @classmethod
     def open(cls, root: Path) -> CatalogCache | None:
@@ -332,21 +345,42 @@ class CatalogCache:
         """What was remembered under `context`, by content key (read only: report what
         was used and learnt with `keep_verdicts`). Only the latest check's context is
         kept."""
-        if context == self._verdict_context:
-            return self._verdicts
-        if self._verdicts:
-            _log.debug(
-                "verdict cache: %d verdicts were kept under another context (the policies, "
-                "their data, the engine or its library, the date or Python differ): not used",
-                len(self._verdicts),
-            )
-        return {}
+        return self._verdicts.under(context)
 
     def keep_verdicts(self, context: bytes, used: dict[bytes, Any], new: dict[bytes, Any]) -> None:
         """Keep, under `context`, the verdicts this check `used` and those it learnt."""
-        self._used_context = context
-        self._used_verdicts = {**used, **new}
-        self._new_verdicts = new
+        self._verdicts.keep(context, used, new)
+
+    # --- decided findings -------------------------------------------------------
+
+    def decided(self, context: bytes) -> dict[bytes, Any]:
+        """The decided findings remembered under `context`, by content key (read only:
+        report what was used and learnt with `keep_decided`)."""
+        return self._decided.under(context)
+
+    def keep_decided(self, context: bytes, used: dict[bytes, Any], new: dict[bytes, Any]) -> None:
+        """Keep, under `context`, the decided findings this check `used` and learnt."""
+        self._decided.keep(context, used, new)
+
+    # --- policy data -----------------------------------------------------------
+
+    def policy_data(self, data: bytes, parse: Callable[[bytes], Any]) -> Any:
+        """The policy data file `data` as `parse` reads it: remembered by content.
+
+        A fresh copy each time (whoever merges it may change it). What cannot be
+        kept (an error raised, a value marshal does not take) is not.
+        """
+        key = self.key("policy data", 0, data)
+        payload = self._data.get(key)
+        if payload is None:
+            value = parse(data)
+            try:
+                payload = marshal.dumps(value)
+            except ValueError:
+                return value
+            self._new_data[key] = payload
+        self._used_data[key] = payload
+        return marshal.loads(payload)
 
     # --- reading and writing ----------------------------------------------------
 
@@ -391,16 +425,16 @@ class CatalogCache:
     def _changes(self) -> list[Any] | None:
         """What this run learnt that the cache does not hold yet; None if nothing.
 
-        (files, examined, positions, verdict context, verdicts), the tables' changes.
+        (files, examined, positions, (verdict context, verdicts), (decided context,
+        decided findings), policy data), the tables' changes.
         """
         files = {kind: changed for kind, changed in self._new_files.items() if changed}
-        examined, positions, verdicts = self._new_examined, self._new_positions, self._new_verdicts
-        if not (files or examined or positions or verdicts):
+        examined, positions = self._new_examined, self._new_positions
+        verdicts, decided = self._verdicts.change(), self._decided.change()
+        data = self._new_data
+        if not (files or examined or positions or verdicts[1] or decided[1] or data):
             return None
-        # A run that used no verdict (another engine, the organisation's own rules)
-        # leaves the remembered ones as they are.
-        context = self._used_context or self._verdict_context
-        return [files, examined, positions, context, verdicts]
+        return [files, examined, positions, verdicts, decided, data]
 
     def _write_tables(self) -> None:
         """Write the tables anew, with only what this run used, and empty the journal."""
@@ -411,8 +445,9 @@ class CatalogCache:
                 self._seen_files,
                 self._used,
                 self._used_positions,
-                self._used_context,
-                self._used_verdicts,
+                self._verdicts.used_table(),
+                self._decided.used_table(),
+                self._used_data,
             )
         )
         mac = hmac.digest(self._secret, tables, "sha256")
@@ -483,7 +518,10 @@ class CatalogCache:
             _log.debug("cache discarded: written by another version of guardrails or its schemas")
             return  # another version of the loader: nothing in it applies
         _, self._stored_bytes, self._files, self._examined = loaded[:4]
-        self._positions, self._verdict_context, self._verdicts = loaded[4:]
+        self._positions = loaded[4]
+        self._verdicts.read(*loaded[5])
+        self._decided.read(*loaded[6])
+        self._data = loaded[7]
         self._base, self._base_bytes = mac, len(blob)
         with contextlib.suppress(OSError):
             self._replay()
@@ -500,15 +538,16 @@ class CatalogCache:
             if len(record) != length or not hmac.compare_digest(mac, expected):
                 break  # truncated or not ours: what follows cannot be trusted either
             with acyclic():
-                stored_bytes, files, examined, positions, context, verdicts = marshal.loads(record)
+                loaded = marshal.loads(record)
+            stored_bytes, files, examined, positions, verdicts, decided, data = loaded
             self._stored_bytes = max(self._stored_bytes, stored_bytes)
             for kind, changed in files.items():
                 self._files.setdefault(kind, {}).update(changed)
             self._examined.update(examined)
             self._positions.update(positions)
-            if context != self._verdict_context:
-                self._verdict_context, self._verdicts = context, {}
-            self._verdicts.update(verdicts)
+            self._data.update(data)
+            self._verdicts.read(verdicts[0], verdicts[1], replay=True)
+            self._decided.read(decided[0], decided[1], replay=True)
             offset += _HEADER.size + length
         self._journal_bytes = offset
         # A bad record hides all that follows: start a journal that can be read again.
@@ -523,6 +562,58 @@ def _moved(stored: Stored, offset: int) -> Stored:
     """`stored` with its document at `offset` of the documents file."""
     _, length, sha = _WHERE.unpack(stored[5])
     return (*stored[:5], _WHERE.pack(offset, length, sha))
+
+
+class _Contextual:
+    """A table of entries by content key that all hold under one context (a digest).
+
+    Only the latest check's context is kept: a check under another one starts the
+    table anew. A check that used none (another engine, the organisation's own rules)
+    leaves the remembered entries as they are.
+    """
+
+    def __init__(self, what: str, context: str) -> None:
+        self._what = what  # for the debug log: what is set aside, and why
+        self._why = context
+        self._context = b""
+        self._entries: dict[bytes, Any] = {}
+        self._used_context = b""  # what this run used or learnt: the next tables
+        self._used: dict[bytes, Any] = {}
+        self._new: dict[bytes, Any] = {}  # what this run learnt: the next journal record
+
+    def under(self, context: bytes) -> dict[bytes, Any]:
+        """The entries remembered under `context` (none under another)."""
+        if context == self._context:
+            return self._entries
+        if self._entries:
+            _log.debug(
+                f"{self._what} were kept under another context ({self._why} differ): not used",
+                len(self._entries),
+            )
+        return {}
+
+    def keep(self, context: bytes, used: dict[bytes, Any], new: dict[bytes, Any]) -> None:
+        """Keep, under `context`, the entries this check `used` and those it learnt."""
+        self._used_context = context
+        self._used = {**used, **new}
+        self._new = new
+
+    def change(self) -> tuple[bytes, dict[bytes, Any]]:
+        """(context, entries learnt): this run's part of a journal record."""
+        return self._used_context or self._context, self._new
+
+    def used_table(self) -> tuple[bytes, dict[bytes, Any]]:
+        """(context, entries used or learnt): this run's part of new tables."""
+        return self._used_context, self._used
+
+    def read(self, context: bytes, entries: dict[bytes, Any], replay: bool = False) -> None:
+        """Take the entries of the tables, or (`replay`) add a journal record's."""
+        if not replay:
+            self._context, self._entries = context, entries
+        elif context != self._context:
+            self._context, self._entries = context, dict(entries)
+        else:
+            self._entries.update(entries)
 
 
 class FileTable:

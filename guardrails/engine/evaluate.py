@@ -54,6 +54,7 @@ from guardrails.engine.interface import (
 if TYPE_CHECKING:
     from guardrails.catalog.cache import CatalogCache
     from guardrails.cores import SecondCore
+    from guardrails.decided import KeptFindings
 
 # From this many manifests to judge, they are judged in parts on every core.
 PARTS_FROM = 1000
@@ -96,12 +97,15 @@ def evaluate(
     now: date,
     cache: CatalogCache | None = None,
     helper: SecondCore | None = None,
+    kept: KeptFindings | None = None,
 ) -> list[Violation]:
     """Every violation the policies report for `catalog`.
 
     Judged manifest by manifest when that is sound: in parts on every core, and only
     the manifests whose verdict `cache` does not hold (a few: on the `helper`'s core);
-    else the whole catalog at once.
+    else the whole catalog at once. Whenever verdicts are reused, `kept` takes the
+    decided findings of the manifests whose verdict is reused unchanged
+    (`guardrails/decided.py`): their violations are left out (they need no deciding).
     """
     manifests, by_name = catalog.manifests, catalog.by_name
     whole = _whole_because(policies, engine) or (
@@ -117,6 +121,8 @@ def evaluate(
 
     context = _context(policies, engine, now)
     remembered = cache.verdicts(context)
+    if kept is not None:
+        kept.under(context)
     used: dict[bytes, Any] = {}
     stamps = _stamps(manifests)
     found: list[Violation] = []
@@ -133,10 +139,14 @@ def evaluate(
         entry = remembered.get(content)
         if entry is None or entry[:3] != facts:
             pending[manifest.name] = (content, facts)
+            if kept is not None:
+                kept.judged(manifest, facts)
             if _log.isEnabledFor(logging.DEBUG):
                 misses[_miss(entry, facts)] += 1
             continue
         used[content] = entry
+        if kept is not None and kept.take(manifest, facts):
+            continue
         found += [Violation(rule, manifest.name, path, text) for rule, path, text in entry[3]]
     new: dict[bytes, Any] = {}
     _log.debug(

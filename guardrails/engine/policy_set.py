@@ -10,7 +10,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -76,30 +77,46 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
-def _data_files(tree: Tree, folder: str) -> Iterable[tuple[str, Mapping[str, Any]]]:
+Remembered = Callable[[bytes, Callable[[bytes], Any]], Any]
+"""What gives a policy data file as parsed by content, parsing only what it does not
+know (`CatalogCache.policy_data`)."""
+
+
+def _data_files(
+    tree: Tree, folder: str, remembered: Remembered | None = None
+) -> Iterable[tuple[str, Mapping[str, Any]]]:
     for path in tree.files(f"{folder}/data", (".yaml", ".yml")):
         shown = tree.display(path)
         try:
             data = tree.read(path)
-            # Values only (the same checks and errors as `load_bytes`): positions are
-            # worked out only for a wrong level. A catalog's bindings can be thousands
-            # of entries, which recording every position made a third of a re-check.
-            value, marks = load_marked(data)
-        except LoadError as err:
-            raise GuardrailsError(f"{shown}:{err}") from err
         except OSError as err:  # a link out of the catalog, a FIFO, ...: never read
             reason = err.strerror or err
             raise GuardrailsError(f"{shown}: cannot read policy data: {reason}") from err
+        parse = functools.partial(_parsed, shown=shown)
+        value = parse(data) if remembered is None else remembered(data, parse)
         if value is None:
             continue
         if not isinstance(value, Mapping):
             raise GuardrailsError(f"{shown}:1:1: policy data must be a mapping of keys")
+        yield shown, value
+
+
+def _parsed(data: bytes, shown: str) -> Any:
+    """The policy data file `data` (shown as `shown`) as values, its levels checked."""
+    try:
+        # Values only (the same checks and errors as `load_bytes`): positions are
+        # worked out only for a wrong level. A catalog's bindings can be thousands
+        # of entries, which recording every position made a third of a re-check.
+        value, marks = load_marked(data)
+    except LoadError as err:
+        raise GuardrailsError(f"{shown}:{err}") from err
+    if isinstance(value, Mapping):
         for key, level_mark in _level_marks(value, MarkedPositions(value, marks)):
             raise GuardrailsError(
                 f"{shown}:{level_mark.line}:{level_mark.column}: rule {key}: level must be "
                 f"one of {', '.join(LEVELS)}"
             )
-        yield shown, value
+    return value
 
 
 def _level_marks(document: Mapping[str, Any], positions: Any) -> Iterable[tuple[str, Any]]:
@@ -112,19 +129,20 @@ def _level_marks(document: Mapping[str, Any], positions: Any) -> Iterable[tuple[
             yield rule_id, positions.locate(("rules", rule_id, "level"))
 
 
-def shipped_data() -> dict[str, Any]:
+def shipped_data(remembered: Remembered | None = None) -> dict[str, Any]:
     """The policy data shipped with the library, merged."""
     data: dict[str, Any] = {}
     shipped = shipped_dir("policies")
-    for _, document in _data_files(WorkTree(shipped.parent), shipped.name):
+    for _, document in _data_files(WorkTree(shipped.parent), shipped.name, remembered):
         data = merge(data, document)
     return data
 
 
-def policy_data(tree: Tree, config: Config) -> dict[str, Any]:
-    """The shipped policy data merged with the organisation's."""
-    data = shipped_data() if config.default_policies else {}
-    for _, document in _data_files(tree, config.policies):
+def policy_data(tree: Tree, config: Config, remembered: Remembered | None = None) -> dict[str, Any]:
+    """The shipped policy data merged with the organisation's (each file parsed, or
+    taken from `remembered` by its content)."""
+    data = shipped_data(remembered) if config.default_policies else {}
+    for _, document in _data_files(tree, config.policies, remembered):
         data = merge(data, document)
     for reserved in ("policies", "lib", "discovered"):
         if reserved in data:
@@ -209,12 +227,13 @@ def _choices(
     return tuple((str(value), "") for value in vocabulary)
 
 
-def load_policy_set(tree: Tree, config: Config) -> PolicySet:
-    """Rego modules, merged data and rule metadata for a catalog."""
+def load_policy_set(tree: Tree, config: Config, remembered: Remembered | None = None) -> PolicySet:
+    """Rego modules, merged data and rule metadata for a catalog (its data files taken
+    from `remembered` by content where it knows them)."""
     modules = rego_modules(tree, config)
     if not modules:
         raise GuardrailsError(
             f"no Rego policies found (default_policies is off and {config.policies}/ has none)"
         )
-    data = policy_data(tree, config)
+    data = policy_data(tree, config, remembered)
     return PolicySet(tuple(modules), data, rules_from(data))

@@ -3,6 +3,8 @@ is stale, corrupt or forged is never believed."""
 
 from __future__ import annotations
 
+import hmac
+import marshal
 import os
 import shutil
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from guardrails.catalog import cache as catalog_cache
 from guardrails.catalog.cache import FOLDER, CatalogCache, _fingerprint
 from guardrails.catalog.examine import examine
+from guardrails.engine import policy_set
 from tests.conftest import EXAMPLES, FIXTURES, NOW, guardrails
 
 TABLES = Path(FOLDER) / "catalog.v2"
@@ -189,3 +192,68 @@ def test_a_damaged_journal_is_replaced_not_extended(compliant: Path) -> None:
     assert not journal.exists()  # written anew into the tables
     edit_and_check()
     assert journal.stat().st_size == one_record
+
+
+@pytest.mark.usefixtures("trusting_stat")
+def test_policy_data_is_parsed_once_then_taken_by_its_content(
+    bad_catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every policy data file (the shipped ones and the catalog's) is parsed by the
+    first check, none by the next; an edited one is parsed again, and counts."""
+    parsed: list[bytes] = []
+    real = policy_set.load_marked
+
+    def counting(data: bytes, *args: Any) -> Any:
+        parsed.append(data)
+        return real(data, *args)
+
+    monkeypatch.setattr(policy_set, "load_marked", counting)
+    cold = check(bad_catalog, "--no-cache")
+    everything = len(parsed)
+    assert everything >= 5
+    parsed.clear()
+    assert check(bad_catalog) == cold and len(parsed) == everything
+    parsed.clear()
+    assert check(bad_catalog) == cold and parsed == []
+    data = bad_catalog / "policies" / "data" / "levels.yaml"
+    data.write_text("rules:\n  SEC-SSO-REQUIRED:\n    level: advisory\n", "utf-8")
+    warm = check(bad_catalog)
+    assert parsed == [data.read_bytes()]
+    assert warm == check(bad_catalog, "--no-cache") != cold
+    data.write_text("rules:\n  SEC-SSO-REQUIRED:\n    level: lenient\n", "utf-8")
+    refused = guardrails("check", bad_catalog, "--now", NOW)
+    assert refused.exit_code == 2 and "levels.yaml:3:12: rule SEC-SSO-REQUIRED" in refused.stderr
+
+
+def test_policy_data_kept_without_the_key_changes_nothing(bad_catalog: Path) -> None:
+    """Policy data in the tables, every rule made advisory (its findings would stop
+    blocking) and signed with another key, is never believed; signed with the user's
+    key it would be: the signature is what guards it."""
+    cold = check(bad_catalog, "--no-cache")
+    assert cold[0] == 1
+    check(bad_catalog)
+    tables = bad_catalog / TABLES
+    head = len(catalog_cache._MAGIC) + catalog_cache._HEADER.size
+    loaded = list(marshal.loads(tables.read_bytes()[head:]))
+    forged = {}
+    for key, payload in loaded[7].items():
+        value = marshal.loads(payload)
+        for entry in (value.get("rules") or {}).values():
+            entry["level"] = "advisory"
+        forged[key] = marshal.dumps(value)
+    loaded[7] = forged
+    payload = marshal.dumps(tuple(loaded))
+
+    def signed_with(key: bytes) -> None:
+        mac = hmac.digest(key, payload, "sha256")
+        header = catalog_cache._HEADER.pack(mac, len(payload))
+        tables.write_bytes(catalog_cache._MAGIC + header + payload)
+
+    signed_with(b"\x01" * 32)
+    assert check(bad_catalog) == cold
+    user_key = catalog_cache._secret()
+    assert user_key is not None
+    signed_with(user_key)
+    believed = check(bad_catalog)[1]["findings"]
+    sso = [f["blocking"] for f in believed if f["rule"] == "SEC-SSO-REQUIRED"]
+    assert sso and not any(sso)
