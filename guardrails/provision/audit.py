@@ -85,7 +85,7 @@ class AuditLog:
         except OSError as err:
             raise GuardrailsError(
                 f"{self.path}: cannot append to the audit log: {err.strerror}"
-            ) from None
+            ) from err
 
     def interrupted(self) -> list[Intent]:
         """Intents with no outcome: changes a crashed apply may or may not have made."""
@@ -96,7 +96,7 @@ class AuditLog:
         except OSError as err:
             raise GuardrailsError(
                 f"{self.path}: cannot read the audit log: {err.strerror}"
-            ) from None
+            ) from err
         open_intents: dict[str, Intent] = {}
         for line in text.splitlines():
             try:

@@ -540,6 +540,6 @@ def _aws_errors() -> Iterator[None]:
         operation = getattr(err, "operation_name", "call")
         raise GuardrailsError(
             f"identity-center: {operation} failed: {error.get('Code')}: {error.get('Message')}"
-        ) from None
+        ) from err
     except BotoCoreError as err:
-        raise GuardrailsError(f"identity-center: {err}") from None
+        raise GuardrailsError(f"identity-center: {err}") from err

@@ -169,7 +169,7 @@ def verified_sandbox(root: Path) -> dict[str, str]:
             "`guardrails sandbox` first"
         ) from None
     except OSError as err:
-        raise GuardrailsError(f"{where}: cannot read the sandbox state: {err.strerror}") from None
+        raise GuardrailsError(f"{where}: cannot read the sandbox state: {err.strerror}") from err
     getuid = getattr(os, "getuid", None)
     private = stat.S_ISREG(info.st_mode) and not info.st_mode & 0o077
     if not private or (getuid is not None and info.st_uid != getuid()):
@@ -237,7 +237,7 @@ def read_sandbox_state(root: Path) -> dict[str, Any] | None:
         if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS):
             raise ValueError("missing keys")
     except (OSError, ValueError) as err:
-        raise GuardrailsError(f"{path}: unusable sandbox state ({err}); remove it") from None
+        raise GuardrailsError(f"{path}: unusable sandbox state ({err}); remove it") from err
     return state
 
 
