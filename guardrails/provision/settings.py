@@ -12,7 +12,7 @@ provisioning:
   scim:
     max_attempts: 5         # on 429 and 5xx, with back-off
     bulk: true              # use SCIM Bulk where the endpoint offers it
-  max_concurrency: 8        # reads in flight at once, per provider
+  max_concurrency: 8        # reads (and membership writes) in flight at once, per provider
 ```
 Environment: GUARDRAILS_IDENTITY_STORE_ID, GUARDRAILS_SSO_INSTANCE_ARN, AWS_REGION.
 """
@@ -68,7 +68,8 @@ class Settings:
     scim_bulk: bool = True
     """Send SCIM Bulk requests to endpoints whose ServiceProviderConfig offers Bulk."""
     max_concurrency: int = 8
-    """Reads in flight at once, per provider (SCIM: endpoints read side by side)."""
+    """Reads in flight at once, per provider (SCIM: endpoints read side by side); also
+    the Identity Center membership writes of one group apply makes side by side."""
 
 
 def load_settings(
