@@ -66,7 +66,7 @@ spec:
   cost:
     currency: USD
     annual: 1000
-    seats: 20
+    seats: {seats}
     term_months: 12
     renewal_date: 2030-01-31
   provisioning:
@@ -109,6 +109,7 @@ def build_catalog(root: Path, tools: int, people: int) -> None:
                 index=index,
                 team=f"team-{index % teams:03d}",
                 users=", ".join(chosen),
+                seats=max(20, 2 * people),  # enough: ACC-SEATS-COUNT blocks fewer
             )
         )
 
