@@ -6,8 +6,8 @@ users), a directory, and IT's bindings; starts `guardrails sandbox` (moto server
 scim2-server, its own process, as a user runs it); then times, as subprocesses,
 `guardrails apply --sandbox --auto-approve --stats` twice: the first apply (creates
 everything) and the second (a no-op). It prints wall time, the apply process's CPU
-time (the sandbox's own is not in it), changes and the calls by service that
-`--stats` printed, with the load average before each size.
+time, the sandbox process's CPU time over the same run, the load average (1 min)
+before it, changes and the calls by service that `--stats` printed.
 
     .venv/bin/python bench/provision_bench.py [--sizes 200x20 1000x50] [--before REF]
 
@@ -66,7 +66,7 @@ spec:
   cost:
     currency: USD
     annual: 1000
-    seats: 20
+    seats: {seats}
     term_months: 12
     renewal_date: 2030-01-31
   provisioning:
@@ -109,6 +109,7 @@ def build_catalog(root: Path, tools: int, people: int) -> None:
                 index=index,
                 team=f"team-{index % teams:03d}",
                 users=", ".join(chosen),
+                seats=max(20, 2 * people),  # enough: ACC-SEATS-COUNT blocks fewer
             )
         )
 
@@ -132,18 +133,33 @@ def start_sandbox(root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return process
 
 
-def apply(root: Path, env: dict[str, str]) -> dict[str, Any]:
-    """One `guardrails apply --sandbox --stats`: wall seconds, changes, calls by service."""
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) a running process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def apply(root: Path, env: dict[str, str], sandbox: int) -> dict[str, Any]:
+    """One `guardrails apply --sandbox --stats`: wall seconds, CPU seconds of the apply
+    process and of the sandbox (pid `sandbox`), the load average before, changes, calls
+    by service."""
     command = [
         sys.executable, "-m", "guardrails", "apply", "-C", str(root), "--sandbox",
         "--auto-approve", "--stats", "--now", NOW, "--max-deletes", "0",
     ]  # fmt: skip
+    load = os.getloadavg()[0]
+    served = cpu_seconds(sandbox)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the sandbox is not reaped yet
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    server = cpu_seconds(sandbox)
+    sandbox_cpu = None if served is None or server is None else round(server - served, 1)
     if done.returncode != 0:
         raise SystemExit(f"apply failed ({done.returncode}):\n{done.stderr[-3000:]}")
     applied = re.search(r"Applied (\d+) changes", done.stdout)
@@ -161,6 +177,8 @@ def apply(root: Path, env: dict[str, str]) -> dict[str, Any]:
     return {
         "seconds": round(seconds, 1),
         "cpu": round(cpu, 1),
+        "sandbox_cpu": sandbox_cpu,
+        "load": round(load, 1),
         "changes": int(applied.group(1)) if applied else 0,
         "calls": int(total.group(1)),
         "writes": int(total.group(2)),
@@ -179,10 +197,13 @@ def measure(tools: int, people: int, code: Path | None) -> list[dict[str, Any]]:
         root = Path(tmp) / "catalog"
         build_catalog(root, tools, people)
         subprocess.run(["git", "init", "-q", str(root)], check=True)
+        started = time.perf_counter()
         sandbox = start_sandbox(root, env)
+        seeded = round(time.perf_counter() - started, 1)
+        print(f"sandbox seeded in {seeded} s", file=sys.stderr, flush=True)
         try:
-            first = apply(root, env)
-            again = apply(root, env)
+            first = apply(root, env, sandbox.pid)
+            again = apply(root, env, sandbox.pid)
         finally:
             sandbox.terminate()
             sandbox.wait(timeout=60)
@@ -198,15 +219,16 @@ def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one row per run, calls by service."""
     lines = [
         "| code | tools x people | run | changes | identitystore | sso-admin | scim | "
-        "calls | wall s | CPU s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "calls | wall s | CPU s | sandbox CPU s | load |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         calls = [str(r["services"].get(s, {}).get("calls", 0)) for s in SERVICES]
         lines.append(
             f"| {r['code']} | {r['tools']:,} x {r['people']} | {r['run']} | {r['changes']:,} | "
             + " | ".join(f"{int(c):,}" for c in calls)
-            + f" | {r['calls']:,} | {r['seconds']} | {r['cpu']} |"
+            + f" | {r['calls']:,} | {r['seconds']} | {r['cpu']} | {r.get('sandbox_cpu')} |"
+            + f" {r.get('load')} |"
         )
     lines += ["", "Calls by operation:", ""]
     for r in rows:

@@ -209,10 +209,11 @@ def apply(
                 click.confirm(f"Apply these {len(chosen.changes)} changes?", abort=True)
             applied = apply_plan(
                 chosen,
-                provisioner.steps(chosen.changes),
+                provisioner.waves(provisioner.steps(chosen.changes)),
                 provisioner.carry_out,
                 audit,
                 progress=sys.stderr.isatty(),
+                width=provisioner.settings.max_concurrency,
             )
             for change in applied.done:
                 click.echo(

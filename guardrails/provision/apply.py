@@ -1,10 +1,11 @@
 """Carry out a plan: deletion guard first, then each step in order (the changes one
 request makes), each change audited ahead (an intent before the write, its outcome
-after it).
+after it). Steps a provider allows side by side (one membership each, to the same
+group) run a bounded number at a time, as one wave.
 
-A failure stops the run at once: what was done is in the audit log and in the live
-state, so the next `apply` plans only what is left; a crash leaves an intent without
-an outcome, which the next apply reconciles (`reconcile`).
+A failure stops the run after its wave: what was done is in the audit log and in the
+live state, so the next `apply` plans only what is left; a crash leaves intents
+without an outcome, which the next apply reconciles (`reconcile`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from guardrails.errors import GuardrailsError
 from guardrails.provision.audit import AuditLog, Intent
+from guardrails.provision.calls import in_parallel
 from guardrails.provision.interface import PartlyDone
 from guardrails.provision.model import Change, Plan
 
@@ -47,44 +49,78 @@ def guard(plan: Plan, max_deletes: int) -> None:
 
 def apply_plan(
     plan: Plan,
-    steps: Sequence[tuple[Change, ...]],
+    waves: Sequence[Sequence[tuple[Change, ...]]],
     carry_out: Callable[[Sequence[Change]], None],
     audit: AuditLog,
     progress: bool = False,
+    width: int = 1,
 ) -> Applied:
-    """Carry out every step in order (`steps` holds the plan's changes, grouped into
-    the requests that make them): each change's intent is written before its step
-    runs, its outcome after."""
+    """Carry out every wave in order (`waves` holds the plan's changes, grouped into
+    the requests that make them, the requests into waves, see `Provisioner.waves`):
+    the steps of a wave at most `width` at a time, each change's intent written before
+    its wave starts, its outcome once the wave has ended.
+
+    A failure stops the run after its wave: the steps of the wave that were under way
+    end, and are audited as what they became (`ok` or `failed: …`); the run reports
+    the first failed change in plan order with every change that was made, so the
+    next apply plans exactly what is left."""
     import click
 
-    def run(chosen: Iterable[tuple[Change, ...]]) -> Applied:
+    def run(chosen: Iterable[Sequence[tuple[Change, ...]]]) -> Applied:
         done: list[Change] = []
-        for step in chosen:
-            entries = [audit.intent(change) for change in step]
-            try:
-                carry_out(step)
-            except GuardrailsError as err:
-                made = set(err.done) if isinstance(err, PartlyDone) else set()
-                for entry, change in zip(entries, step, strict=True):
-                    audit.outcome(entry, change, "ok" if change in made else f"failed: {err}")
-                done += [c for c in step if c in made]
-                failed = next(c for c in step if c not in made)
-                return Applied(tuple(done), failed, str(err))
-            except Exception as err:
-                for entry, change in zip(entries, step, strict=True):
-                    audit.outcome(entry, change, f"failed: {type(err).__name__}")
-                raise
-            for entry, change in zip(entries, step, strict=True):
-                audit.outcome(entry, change, "ok")
-            done += step
+        for wave in chosen:
+            entries = [[audit.intent(change) for change in step] for step in wave]
+            failures = _carry_out_all(carry_out, wave, width)
+            stop: tuple[Change, str] | None = None
+            unexpected: BaseException | None = None
+            for step, ids, err in zip(wave, entries, failures, strict=True):
+                if err is None:
+                    for entry, change in zip(ids, step, strict=True):
+                        audit.outcome(entry, change, "ok")
+                    done += step
+                elif isinstance(err, GuardrailsError):
+                    made = set(err.done) if isinstance(err, PartlyDone) else set()
+                    for entry, change in zip(ids, step, strict=True):
+                        audit.outcome(entry, change, "ok" if change in made else f"failed: {err}")
+                    done += [c for c in step if c in made]
+                    if stop is None:
+                        stop = (next(c for c in step if c not in made), str(err))
+                else:
+                    for entry, change in zip(ids, step, strict=True):
+                        audit.outcome(entry, change, f"failed: {type(err).__name__}")
+                    unexpected = unexpected or err
+            if unexpected is not None:
+                raise unexpected
+            if stop is not None:
+                return Applied(tuple(done), stop[0], stop[1])
         return Applied(tuple(done), None, "")
 
-    if sorted(c.key for s in steps for c in s) != sorted(c.key for c in plan.changes):
+    held = sorted(c.key for w in waves for s in w for c in s)
+    if held != sorted(c.key for c in plan.changes):
         raise RuntimeError("the steps do not hold the plan's changes")
     if progress and len(plan.changes) >= PROGRESS_FROM:
-        with click.progressbar(steps, label="Applying", file=sys.stderr) as bar:
+        with click.progressbar(waves, label="Applying", file=sys.stderr) as bar:
             return run(bar)
-    return run(steps)
+    return run(waves)
+
+
+def _carry_out_all(
+    carry_out: Callable[[Sequence[Change]], None],
+    wave: Sequence[tuple[Change, ...]],
+    width: int,
+) -> list[Exception | None]:
+    """Carry out every step of a wave, at most `width` at a time; what each raised
+    (None: it succeeded), in the wave's order. Every step is run: all of a wave's
+    intents are already in the audit log."""
+
+    def attempt(step: tuple[Change, ...]) -> Exception | None:
+        try:
+            carry_out(step)
+        except Exception as err:
+            return err
+        return None
+
+    return in_parallel(attempt, wave, width)
 
 
 def reconcile(interrupted: Iterable[Intent], plan: Plan, audit: AuditLog) -> list[str]:

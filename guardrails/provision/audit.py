@@ -18,6 +18,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,7 +86,7 @@ class AuditLog:
         except OSError as err:
             raise GuardrailsError(
                 f"{self.path}: cannot append to the audit log: {err.strerror}"
-            ) from None
+            ) from err
 
     def interrupted(self) -> list[Intent]:
         """Intents with no outcome: changes a crashed apply may or may not have made."""
@@ -96,30 +97,59 @@ class AuditLog:
         except OSError as err:
             raise GuardrailsError(
                 f"{self.path}: cannot read the audit log: {err.strerror}"
-            ) from None
-        open_intents: dict[str, Intent] = {}
+            ) from err
+        # The log grows by two lines a change (304,800 after a first apply of 1,000
+        # tools x 50 people) and every apply reads it: an intent's line is only parsed
+        # if no outcome follows it, and a line this module wrote whole (`_WHOLE`: its
+        # keys sorted, the id and event where json.dumps puts them) is matched, not
+        # parsed. Anything else takes the JSON path.
+        open_lines: dict[str, str] = {}
         for line in text.splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # a line torn by a crash: its write never completed
-            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-                continue
-            if entry.get("event") == "intent":
+            whole = _WHOLE.match(line)
+            if whole is not None and _END.search(line) is not None:
+                event, entry_id = whole.group("event"), whole.group("id")
+            else:
                 try:
-                    tool, provider, action, principal, target = (str(entry[k]) for k in _FIELDS)
-                    change = Change(provider, tool, action, principal, target)
-                except KeyError:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue  # a line torn by a crash: its write never completed
+                if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
                     continue
-                if change.action not in ACTIONS:
-                    continue
-                open_intents[entry["id"]] = Intent(entry["id"], change, str(entry.get("time")))
-            elif entry.get("event") == "outcome":
-                open_intents.pop(entry["id"], None)
-        return list(open_intents.values())
+                event, entry_id = entry.get("event"), entry["id"]
+            if event == "intent":
+                open_lines[entry_id] = line
+            elif event == "outcome":
+                open_lines.pop(entry_id, None)
+        found = (_intent(line) for line in open_lines.values())
+        return [intent for intent in found if intent is not None]
 
 
 _FIELDS = ("tool", "provider", "action", "principal", "target")
+_WHOLE = re.compile(
+    r'\{"action": "[a-z-]*", "actor": "(?:[^"\\]|\\.)*", '
+    r'"event": "(?P<event>intent|outcome)", "id": "(?P<id>[0-9a-f]+\.[0-9]+)", '
+)
+"""The start of a line `_append` wrote (json.dumps, sorted keys): action, actor, event, id."""
+_END = re.compile(r', "tool": "[^"\\]*"\}$')
+"""Its end, the last key: a line torn by a crash lacks it (a quote in a value is `\"`)."""
+
+
+def _intent(line: str) -> Intent | None:
+    """The intent a log line records, or None when it is not a readable intent."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        return None
+    try:
+        tool, provider, action, principal, target = (str(entry[k]) for k in _FIELDS)
+    except KeyError:
+        return None
+    change = Change(provider, tool, action, principal, target)
+    if change.action not in ACTIONS:
+        return None
+    return Intent(entry["id"], change, str(entry.get("time")))
 
 
 def _fields(change: Change) -> dict[str, str]:

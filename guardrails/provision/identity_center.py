@@ -220,6 +220,9 @@ class IdentityCenter:
     """Reads the directory, proposes changes for Identity Center, carries them out."""
 
     name = PROVIDER
+    side_by_side = frozenset({"add-member", "remove-member"})
+    """One membership per call (the Identity Store has no batch write), each independent
+    of the others of its group: apply makes up to `max_concurrency` at once."""
 
     def __init__(
         self, settings: IdentityCenterSettings, counter: CallCounter, run: Run | None = None
@@ -540,6 +543,6 @@ def _aws_errors() -> Iterator[None]:
         operation = getattr(err, "operation_name", "call")
         raise GuardrailsError(
             f"identity-center: {operation} failed: {error.get('Code')}: {error.get('Message')}"
-        ) from None
+        ) from err
     except BotoCoreError as err:
-        raise GuardrailsError(f"identity-center: {err}") from None
+        raise GuardrailsError(f"identity-center: {err}") from err

@@ -84,6 +84,15 @@ class Provider(Protocol):
         ...
 
 
+def side_by_side(provider: object) -> frozenset[str]:
+    """Actions whose one-change steps on the same target a provider lets apply carry
+    out side by side (its optional `side_by_side` attribute; none without it): each
+    is one independent request (adding one member to a group), so that several in
+    flight end as the same state in any order."""
+    found: object = getattr(provider, "side_by_side", None)
+    return frozenset(str(a) for a in found) if isinstance(found, frozenset) else frozenset()
+
+
 Factory = Callable[["Wanted", Run], "Provider | None"]
 """Builds a target's provider for a run, before anything is read: it checks what it
 needs without the network (a token variable unset fails here, before any read), and

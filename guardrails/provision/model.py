@@ -166,7 +166,7 @@ class Plan:
             notices = tuple(Notice(**n) for n in document.get("notices", []))
             return Plan(changes, str(document["fingerprint"]), notices)
         except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise GuardrailsError(f"{source}: not a guardrails plan file: {err}") from None
+            raise GuardrailsError(f"{source}: not a guardrails plan file: {err}") from err
 
 
 def fingerprint(*parts: Any) -> str:

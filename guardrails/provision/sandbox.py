@@ -37,9 +37,14 @@ from guardrails.catalog.safe_yaml import LoadError, load_bytes
 from guardrails.config import Config
 from guardrails.errors import GuardrailsError
 from guardrails.provision.bindings import Binding, load_bindings
+from guardrails.provision.calls import in_parallel
 from guardrails.provision.settings import HANDSHAKE, SANDBOX_STATE
 
 REGION = "us-east-1"
+SEED_WIDTH = 8
+"""Seeding calls in flight at once."""
+MOTO_SERVICES = {"AWSIdentityStore.": "identitystore", "SWBExternalService.": "sso-admin"}
+"""X-Amz-Target prefix -> the moto service that answers it."""
 Middleware = Callable[[Any], Any]
 """Wraps a WSGI application (tests use it to inject failures)."""
 
@@ -71,11 +76,9 @@ def load_directory(path: Path) -> Directory:
     try:
         document = load_bytes(path.read_bytes()).value or {}
     except OSError as err:
-        raise GuardrailsError(
-            f"{path}: cannot read the sandbox directory: {err.strerror}"
-        ) from None
+        raise GuardrailsError(f"{path}: cannot read the sandbox directory: {err.strerror}") from err
     except LoadError as err:
-        raise GuardrailsError(f"{path}:{err}") from None
+        raise GuardrailsError(f"{path}:{err}") from err
     try:
         people = tuple(
             Person(str(u["email"]).lower(), str(u.get("name") or u["email"]))
@@ -87,7 +90,7 @@ def load_directory(path: Path) -> Directory:
         }
         applications = tuple(str(a) for a in document.get("applications", []))
     except (AttributeError, KeyError, TypeError) as err:
-        raise GuardrailsError(f"{path}: not a directory file ({err})") from None
+        raise GuardrailsError(f"{path}: not a directory file ({err})") from err
     known = {p.email for p in people}
     for name, members in groups.items():
         for email in members:
@@ -131,6 +134,13 @@ class ApplicationDesk:
         self.applications: dict[str, dict[str, Any]] = {}
         self.assignments: dict[str, set[tuple[str, str]]] = {}
         self.lock = threading.Lock()
+        # moto's own Flask application per service, called directly: moto's dispatcher
+        # finds the service of every request by trying every moto module under one
+        # lock (several ms a request, most of the sandbox's time at 1,000 tools).
+        self.services: dict[str, Any] = {}
+        # (GroupId, UserId) -> MembershipId per store, kept by the writes that pass
+        # here (every membership write does): moto finds a membership by scanning all.
+        self.members: dict[str, tuple[Any, dict[tuple[str, str], str]]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -140,7 +150,7 @@ class ApplicationDesk:
             prefix == self.STORE and operation in self.STORE_OPERATIONS
         )
         if not mine:
-            return self.moto_app(environ, start_response)  # type: ignore[no-any-return]
+            return self.moto(prefix)(environ, start_response)  # type: ignore[no-any-return]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) or b"{}"
         body = json.loads(raw)
@@ -149,9 +159,8 @@ class ApplicationDesk:
                 refusal = self.store_refusal(operation, body)
                 if refusal is None:
                     environ["wsgi.input"] = io.BytesIO(raw)
-                    answer = b"".join(self.moto_app(environ, start_response))
-                    if operation == "DeleteGroup":
-                        self._forget_memberships(body)
+                    answer = b"".join(self.moto(prefix)(environ, start_response))
+                    self._note(operation, body, answer)
                     return [answer]
                 status, reply = refusal
             else:
@@ -169,16 +178,69 @@ class ApplicationDesk:
 
         return identitystore_backends[DEFAULT_ACCOUNT_ID][REGION].identity_stores
 
+    def moto(self, prefix: str) -> Any:
+        """moto's application for the service of an X-Amz-Target prefix (its
+        dispatcher for anything else: the handshake's reset, other services)."""
+        service = MOTO_SERVICES.get(prefix)
+        if service is None:
+            return self.moto_app
+        if service not in self.services:
+            self.services[service] = self.moto_app.create_app(service)
+        return self.services[service]
+
+    def _index(self, store_id: str, store: Any) -> dict[tuple[str, str], str]:
+        """(GroupId, UserId) -> MembershipId of one store, built from moto's memberships
+        the first time (and again after a moto reset made a new store)."""
+        known = self.members.get(store_id)
+        if known is None or known[0] is not store:
+            index = {
+                (m["GroupId"], m["MemberId"].get("UserId")): membership_id
+                for membership_id, m in store.group_memberships.items()
+            }
+            known = self.members[store_id] = (store, index)
+        return known[1]
+
+    def _held(self, store_id: str, store: Any, member: tuple[Any, Any]) -> bool:
+        """Whether moto holds a membership of (GroupId, UserId). The index names one;
+        when moto no longer has that one (deleted), the store is indexed again, so a
+        duplicate made behind the desk's back still counts."""
+        for _ in range(2):
+            found = self._index(store_id, store).get(member)
+            if found is None:
+                return False
+            held = store.group_memberships.get(found)
+            if held is not None and (held["GroupId"], held["MemberId"].get("UserId")) == member:
+                return True
+            self.members.pop(store_id, None)
+        return False
+
+    def _note(self, operation: str, body: dict[str, Any], answer: bytes) -> None:
+        """Keep the membership index after a write moto carried out."""
+        store_id = str(body.get("IdentityStoreId"))
+        store = self._stores().get(store_id)
+        if store is None:
+            return
+        index = self._index(store_id, store)
+        if operation == "CreateGroupMembership":
+            membership = json.loads(answer or b"{}").get("MembershipId")
+            if membership in store.group_memberships:
+                m = store.group_memberships[membership]
+                index[(m["GroupId"], m["MemberId"].get("UserId"))] = membership
+        elif operation == "DeleteGroup":
+            self._forget_memberships(body)
+            for pair in [p for p in index if p[0] == body.get("GroupId")]:
+                del index[pair]
+
     def store_refusal(self, operation: str, body: dict[str, Any]) -> tuple[str, Any] | None:
         """The AWS error moto would not give for this Identity Store call, or None."""
-        store = self._stores().get(body.get("IdentityStoreId"))
+        store_id = body.get("IdentityStoreId")
+        store = self._stores().get(store_id)
         if store is None:
             return None  # moto answers for unknown stores itself
         if operation == "CreateGroupMembership":
             member = (body.get("GroupId"), body.get("MemberId", {}).get("UserId"))
-            for membership in store.group_memberships.values():
-                if (membership["GroupId"], membership["MemberId"].get("UserId")) == member:
-                    return _aws_error("ConflictException", "Member is already in the group")
+            if self._held(str(store_id), store, member):
+                return _aws_error("ConflictException", "Member is already in the group")
         if operation == "DeleteGroupMembership" and (
             body.get("MembershipId") not in store.group_memberships
         ):
@@ -362,22 +424,38 @@ class Sandbox:
         store = session.client("identitystore", endpoint_url=endpoint)
         instance = sso.list_instances()["Instances"][0]
         arn, store_id = instance["InstanceArn"], instance["IdentityStoreId"]
-        ids = {}
-        for person in self.directory.people:
+
+        def create_user(person: Person) -> str:
             given, _, family = person.name.partition(" ")
-            ids[person.email] = store.create_user(
-                IdentityStoreId=store_id,
-                UserName=person.email,
-                DisplayName=person.name,
-                Name={"GivenName": given or person.name, "FamilyName": family or "-"},
-                Emails=[{"Value": person.email, "Type": "work", "Primary": True}],
-            )["UserId"]
-        for name, members in sorted(self.directory.groups.items()):
+            return str(
+                store.create_user(
+                    IdentityStoreId=store_id,
+                    UserName=person.email,
+                    DisplayName=person.name,
+                    Name={"GivenName": given or person.name, "FamilyName": family or "-"},
+                    Emails=[{"Value": person.email, "Type": "work", "Primary": True}],
+                )["UserId"]
+            )
+
+        # Seeded SEED_WIDTH calls at a time: a directory of 6,250 people is some
+        # 13,000 calls, minutes one after another.
+        people = self.directory.people
+        ids = dict(
+            zip(
+                (p.email for p in people), in_parallel(create_user, people, SEED_WIDTH), strict=True
+            )
+        )
+        members: list[tuple[str, str]] = []
+        for name, emails in sorted(self.directory.groups.items()):
             group = store.create_group(IdentityStoreId=store_id, DisplayName=name)["GroupId"]
-            for email in members:
-                store.create_group_membership(
-                    IdentityStoreId=store_id, GroupId=group, MemberId={"UserId": ids[email]}
-                )
+            members += [(group, ids[email]) for email in emails]
+        in_parallel(
+            lambda member: store.create_group_membership(
+                IdentityStoreId=store_id, GroupId=member[0], MemberId={"UserId": member[1]}
+            ),
+            members,
+            SEED_WIDTH,
+        )
         provider = "arn:aws:sso::aws:applicationProvider/custom"
         for application in sorted(set(self.directory.applications) | _applications(self.config)):
             sso.create_application(
@@ -481,9 +559,15 @@ def _start_scim(config: Config, middleware: Middleware, secret: str) -> Any:
     provider = _scim_provider()
     service = ScimService(provider, secret=secrets.token_urlsafe(32))
 
+    bound: dict[str, Binding] = {}
+
     def tenant(tool: str) -> Any:
-        # Read the bindings now, so a tool bound after the sandbox started is served too.
-        binding = _bindings(config).get(tool)
+        # The bindings as last read; read again for a tool they do not name, so a tool
+        # bound after the sandbox started is served too (once per tool, not per tenant:
+        # reading the policy data for each of 1,000 tenants took seconds).
+        if tool not in bound:
+            bound.update(_bindings(config))
+        binding = bound.get(tool)
         try:
             token = binding.scim.token(tool) if binding and binding.scim else None
         except GuardrailsError:

@@ -9,10 +9,11 @@ a manifest names), and is never printed, logged or written to a plan.
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -34,6 +35,7 @@ MAX_RETRY_AFTER = 30.0
 """The longest wait a server's Retry-After is honoured for; one asking for more fails
 the request at once (apply again later) rather than hold the run and its lock."""
 USER_ACTIONS = frozenset({"create-user", "reactivate-user", "deactivate-user"})
+_LOG = logging.getLogger(__name__)
 SAFE_ID = re.compile(r"[A-Za-z0-9._~@:+=-]{1,256}")
 """What a resource id from a server may look like: it goes into request paths."""
 
@@ -90,12 +92,6 @@ def provider(wanted: Wanted, run: Run) -> ScimProvider | None:
     tokens = {t.tool: t.scim.token(t.tool) for t in wanted.tools if t.scim is not None}
     if not tokens:
         return None
-    # Importing scim2-models builds its pydantic models (seconds on a busy machine):
-    # done while the directory is read, which mostly waits on the network. Python's
-    # import lock makes the first use wait for it to finish.
-    import threading
-
-    threading.Thread(target=_import_libraries, daemon=True).start()
     return ScimProvider(run, tokens)
 
 
@@ -167,6 +163,14 @@ class ScimProvider:
             more, told = self.tools[tool.tool].changes(tool, people, frozenset(admins))
             changes += more
             notices += told
+        if changes:
+            # Writing goes through scim2-client, whose import builds scim2-models'
+            # pydantic models (1-2 s of CPU): begun now, while the plan is shown and the
+            # Identity Center changes are made; the import lock makes the first write
+            # wait for it. A no-op run never imports them (reads need neither).
+            import threading
+
+            threading.Thread(target=_import_libraries, daemon=True).start()
         snapshot = {t.tool: state.snapshot() for t, state in zip(mine, states, strict=True)}
         return Proposal(tuple(changes), tuple(notices), snapshot)
 
@@ -203,6 +207,25 @@ def _together(step: Sequence[Change], change: Change) -> bool:
     return change.action in ("add-member", "remove-member") and change.target == first.target
 
 
+def _send(send: Callable[[], Any], method: str, counter: CallCounter | None, attempts: int) -> Any:
+    """One SCIM call (`send()` makes its HTTP request): counted, retried on 429/5xx
+    with back-off or the server's Retry-After (`_retryable`, `_delay`)."""
+    if counter is not None:
+        counter.record(PROVIDER, method.upper())
+    for attempt in range(1, attempts + 1):
+        if counter is not None:
+            counter.record_request(PROVIDER)
+        response = send()
+        retry = _retryable(method, response.status_code)
+        if not retry or attempt == attempts:
+            return response
+        wait = _delay(attempt, response.headers.get("Retry-After"))
+        if wait is None:
+            raise RetryTooLate(response.status_code, response.headers["Retry-After"])
+        time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
 @functools.cache
 def _client_class() -> Any:
     """A scim2-client over httpx2 that retries 429/5xx with back-off and counts calls."""
@@ -213,20 +236,8 @@ def _client_class() -> Any:
         counter: CallCounter | None = None
 
         def request(self, method: str, url: str, **kwargs: Any) -> Any:
-            if self.counter is not None:
-                self.counter.record(PROVIDER, method.upper())
-            for attempt in range(1, self.attempts + 1):
-                if self.counter is not None:
-                    self.counter.record_request(PROVIDER)
-                response = super().request(method, url, **kwargs)
-                retry = _retryable(method, response.status_code)
-                if not retry or attempt == self.attempts:
-                    return response
-                wait = _delay(attempt, response.headers.get("Retry-After"))
-                if wait is None:
-                    raise RetryTooLate(response.status_code, response.headers["Retry-After"])
-                time.sleep(wait)
-            raise AssertionError("unreachable")
+            parent = super().request
+            return _send(lambda: parent(method, url, **kwargs), method, self.counter, self.attempts)
 
     return RetryingClient
 
@@ -293,7 +304,6 @@ class ScimTool:
         bulk: bool = True,
     ) -> None:
         import httpx2
-        from scim2_models import Group, ScimProvider, ServiceProviderConfig, User
 
         if tool.scim is None:
             raise ValueError("tool without scim")
@@ -302,71 +312,116 @@ class ScimTool:
         self.secret = token
         # No redirects are followed (httpx's default, kept explicit): a redirect would
         # carry the request, and the token, somewhere IT did not bind.
-        http = httpx2.Client(
+        self.http = httpx2.Client(
             base_url=url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
             follow_redirects=False,
             transport=transport,
         )
-        client_class = _client_class()
-        self.client = client_class(
-            http, provider=ScimProvider([User, Group, ServiceProviderConfig])
-        )
-        self.client.attempts = attempts
-        self.client.counter = counter
+        self.counter = counter
+        self.attempts = attempts
+        self._client: Any = None
         self.use_bulk = bulk
         self._bulk_offer: tuple[int, int] | None = None
         self.state: ScimState | None = None
         self.ids: dict[str, str] = {}
         self.group_ids: dict[str, str] = {}
 
-    def read(self) -> ScimState:
-        """Read every user (paged) and the tool's groups (one filtered query)."""
-        from scim2_models import Group, User
+    @property
+    def client(self) -> Any:
+        """scim2-client on this endpoint, for writes (built when first needed)."""
+        if self._client is None:
+            from scim2_models import Group, ScimProvider, ServiceProviderConfig, User
 
+            client = _client_class()(
+                self.http, provider=ScimProvider([User, Group, ServiceProviderConfig])
+            )
+            client.attempts = self.attempts
+            client.counter = self.counter
+            self._client = client
+        return self._client
+
+    def _get(self, path: str, params: Mapping[str, Any]) -> Any:
+        """GET a list of resources: its JSON, once the answer is a success in a SCIM
+        content type. A failure is read by scim2-client (imported only then), so that
+        it reads as the library's exception (UnauthorizedException, ...)."""
+        import httpx2
+
+        def send() -> Any:
+            try:
+                return self.http.get(path, params=params)
+            except httpx2.RequestError as err:
+                from scim2_client.errors import RequestNetworkException
+
+                failure = RequestNetworkException()
+                failure.add_note(str(err))
+                raise failure from err
+
+        response = _send(send, "GET", self.counter, self.attempts)
+        if response.status_code != 200:
+            try:
+                payload = response.json() if response.content else None
+            except ValueError:
+                payload = None
+            self.client.check_response(
+                payload=payload,
+                status_code=response.status_code,
+                headers=response.headers,
+                expected_status_codes=[200],
+            )
+            raise Unreadable(f"HTTP {response.status_code} to GET {path}")
+        kind = (response.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if kind not in ("application/scim+json", "application/json"):
+            raise Unreadable(f"an answer of type {kind[:60]!r}, not SCIM JSON")
+        try:
+            return response.json()
+        except (ValueError, RecursionError):
+            raise Unreadable("an answer that is not JSON") from None
+
+    def read(self) -> ScimState:
+        """Read every user (paged) and the tool's groups (one filtered query).
+
+        The answers are read as JSON and checked field by field for what guardrails
+        uses (`_field`), not validated resource by resource into scim2-models objects:
+        that validation (every attribute, every email address) was most of a no-op
+        apply's CPU, and a field guardrails uses that is missing or of the wrong type
+        still fails the read (closed)."""
         with _scim_errors(self.tool, self.url, self.secret):
             users: dict[str, ScimUser] = {}
             start = 1
             while True:
-                page = self.client.query(
-                    User, query_parameters={"startIndex": start, "count": PAGE}
-                )
-                resources = page.resources or []
+                resources, total = _list(self._get("/Users", {"startIndex": start, "count": PAGE}))
                 for user in resources:
-                    users[str(user.user_name).lower()] = ScimUser(
-                        str(user.id),
-                        user.active is not False,
-                        str(user.external_id or "").startswith(MARK),
+                    users[_field(user, "userName", str).lower()] = ScimUser(
+                        _safe_id(_field(user, "id", str)),
+                        _field(user, "active", bool, True) is not False,
+                        _field(user, "externalId", str, "").startswith(MARK),
                     )
                 start += len(resources)
-                if not resources or start > (page.total_results or 0):
+                if not resources or start > total:
                     break
             names = {role: group_name(self.tool, role) for role in ROLES}
             wanted = " or ".join(f'displayName eq "{n}"' for n in names.values())
-            found = (
-                self.client.query(
-                    Group, query_parameters={"filter": wanted, "count": PAGE}
-                ).resources
-                or []
-            )
+            found, _ = _list(self._get("/Groups", {"filter": wanted, "count": PAGE}))
             by_id = {u.id: n for n, u in users.items()}
             groups: dict[str, ScimGroup] = {}
             for role, name in names.items():
                 mark = _group_mark(self.tool, role)
                 # guardrails' own group first, whichever order the server lists them in
                 same = sorted(
-                    (g for g in found if g.display_name == name),
-                    key=lambda g: g.external_id != mark,
+                    (g for g in found if _field(g, "displayName", str, "") == name),
+                    key=lambda g: _field(g, "externalId", str, "") != mark,
                 )
                 if not same:
                     groups[role] = ScimGroup(None)
                     continue
-                members = frozenset(
-                    by_id[str(m.value)] for m in same[0].members or [] if str(m.value) in by_id
-                )
-                managed = same[0].external_id == mark
-                groups[role] = ScimGroup(str(same[0].id), members, managed, len(same) - 1)
+                listed = _field(same[0], "members", list, [])
+                values = (_field(_object(m), "value", str) for m in listed)
+                members = frozenset(by_id[v] for v in values if v in by_id)
+                managed = _field(same[0], "externalId", str, "") == mark
+                group_id = _safe_id(_field(same[0], "id", str))
+                groups[role] = ScimGroup(group_id, members, managed, len(same) - 1)
         self.state = ScimState(users, groups)
         self.ids = {n: u.id for n, u in users.items()}
         self.group_ids = {
@@ -457,7 +512,7 @@ class ScimTool:
                         self._account(change, display_names)
                 except GuardrailsError as err:
                     if number and not isinstance(err, PartlyDone):
-                        raise PartlyDone(str(err), step[:number]) from None
+                        raise PartlyDone(str(err), step[:number]) from err
                     raise
             return
         with _scim_errors(self.tool, self.url, self.secret):
@@ -556,7 +611,7 @@ class ScimTool:
                     done += self._bulk(chunk, done)
             except GuardrailsError as err:
                 if done and not isinstance(err, PartlyDone):
-                    raise PartlyDone(str(err), done) from None
+                    raise PartlyDone(str(err), done) from err
                 raise
 
     def _bulk(
@@ -628,11 +683,53 @@ class ScimTool:
         return self.group_ids[name]
 
 
+class Unreadable(Exception):
+    """A SCIM answer guardrails cannot read: a field it uses is missing or of the wrong
+    type (the message names the field, never its value)."""
+
+
+_MISSING: Any = object()
+
+
+def _object(value: object) -> Mapping[str, Any]:
+    """A JSON object of an answer, or `Unreadable`."""
+    if not isinstance(value, dict):
+        raise Unreadable(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _field(resource: Mapping[str, Any], name: str, kind: type[Any], default: Any = _MISSING) -> Any:
+    """`resource[name]`, which must be a `kind` (attribute names are case-insensitive,
+    RFC 7643 §2.1); `default` when absent or null, `Unreadable` when required."""
+    value = resource.get(name, _MISSING)
+    if value is _MISSING:
+        lowered = name.lower()
+        value = next((v for k, v in resource.items() if k.lower() == lowered), None)
+    if value is None or value is _MISSING:
+        if default is _MISSING:
+            raise Unreadable(f"a resource without {name}")
+        return default
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise Unreadable(f"{name} is a {type(value).__name__}, not a {kind.__name__}")
+    return value
+
+
+def _list(answer: object) -> tuple[list[Mapping[str, Any]], int]:
+    """(resources, totalResults) of a ListResponse (RFC 7644 §3.4.2)."""
+    page = _object(answer)
+    schemas = _field(page, "schemas", list)
+    if "urn:ietf:params:scim:api:messages:2.0:ListResponse" not in schemas:
+        raise Unreadable("not a ListResponse")
+    resources = [_object(r) for r in _field(page, "Resources", list, [])]
+    total = _field(page, "totalResults", int)
+    return resources, total
+
+
 def _safe_id(value: object) -> str:
     """A resource id a server gave, once it is one that can go into a request path."""
     text = str(value or "")
     if not SAFE_ID.fullmatch(text):
-        raise GuardrailsError(f"the server gave an unusable resource id {text[:40]!r}")
+        raise Unreadable(f"the server gave an unusable resource id {text[:40]!r}")
     return text
 
 
@@ -649,24 +746,25 @@ def _role(tool: str, name: str) -> str:
 def _scim_errors(tool: str, url: str, secret: str) -> Iterator[None]:
     """Turn every failure of a SCIM request into one readable line. The token is only
     ever in a request header, yet a hostile server may echo it in its answer, so it is
-    blotted out of the message whatever the message is."""
-    from pydantic import ValidationError
-    from scim2_client import SCIMClientException
-    from scim2_models import SCIMException
-
+    blotted out of the message whatever the message is. The failure it came from goes
+    to the debug log (`GUARDRAILS_LOG=debug`), blotted out the same way, rather than
+    chained to the error: the log masks environment values, and the token sent is the
+    variable's value stripped of whitespace, which that mask would miss."""
     try:
         yield
     except GuardrailsError:
         raise
-    except RetryTooLate as err:
-        raise GuardrailsError(f"{tool}: scim {url}: {err}".replace(secret, "***")) from None
-    except (SCIMException, SCIMClientException, ValidationError) as err:
+    except Exception as err:
         # scim2-client puts the network cause (e.g. connection refused) in a note.
-        parts = [*str(err).splitlines()[:1], *getattr(err, "__notes__", [])[:1]]
-        detail = "; ".join(parts) or type(err).__name__
-        message = f"{tool}: scim {url}: {type(err).__name__}: {detail}"
-        raise GuardrailsError(message.replace(secret, "***")) from None
-    except Exception as err:  # anything else the HTTP stack raises: still one line
-        detail = str(err).splitlines()[0] if str(err) else ""
-        message = f"{tool}: scim {url}: {type(err).__name__}: {detail}"
+        if isinstance(err, RetryTooLate):
+            message = f"{tool}: scim {url}: {err}"
+        else:
+            parts = [*str(err).splitlines()[:1], *getattr(err, "__notes__", [])[:1]]
+            detail = "; ".join(parts) or type(err).__name__
+            message = f"{tool}: scim {url}: {type(err).__name__}: {detail}"
+        if _LOG.isEnabledFor(logging.DEBUG):
+            import traceback
+
+            cause = "".join(traceback.format_exception(err)).rstrip()
+            _LOG.debug("%s: the failure it came from:\n%s", tool, cause.replace(secret, "***"))
         raise GuardrailsError(message.replace(secret, "***")) from None

@@ -12,7 +12,7 @@ provisioning:
   scim:
     max_attempts: 5         # on 429 and 5xx, with back-off
     bulk: true              # use SCIM Bulk where the endpoint offers it
-  max_concurrency: 8        # reads in flight at once, per provider
+  max_concurrency: 8        # reads (and membership writes) in flight at once, per provider
 ```
 Environment: GUARDRAILS_IDENTITY_STORE_ID, GUARDRAILS_SSO_INSTANCE_ARN, AWS_REGION.
 """
@@ -68,7 +68,8 @@ class Settings:
     scim_bulk: bool = True
     """Send SCIM Bulk requests to endpoints whose ServiceProviderConfig offers Bulk."""
     max_concurrency: int = 8
-    """Reads in flight at once, per provider (SCIM: endpoints read side by side)."""
+    """Reads in flight at once, per provider (SCIM: endpoints read side by side); also
+    the Identity Center membership writes of one group apply makes side by side."""
 
 
 def load_settings(
@@ -169,7 +170,7 @@ def verified_sandbox(root: Path) -> dict[str, str]:
             "`guardrails sandbox` first"
         ) from None
     except OSError as err:
-        raise GuardrailsError(f"{where}: cannot read the sandbox state: {err.strerror}") from None
+        raise GuardrailsError(f"{where}: cannot read the sandbox state: {err.strerror}") from err
     getuid = getattr(os, "getuid", None)
     private = stat.S_ISREG(info.st_mode) and not info.st_mode & 0o077
     if not private or (getuid is not None and info.st_uid != getuid()):
@@ -237,7 +238,7 @@ def read_sandbox_state(root: Path) -> dict[str, Any] | None:
         if not isinstance(state, dict) or any(k not in state for k in STATE_KEYS):
             raise ValueError("missing keys")
     except (OSError, ValueError) as err:
-        raise GuardrailsError(f"{path}: unusable sandbox state ({err}); remove it") from None
+        raise GuardrailsError(f"{path}: unusable sandbox state ({err}); remove it") from err
     return state
 
 

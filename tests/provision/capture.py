@@ -26,6 +26,9 @@ class Captured:
     echo: bool = False
     """When set, every request is answered 500 with its own headers in the body (a
     hostile server echoing the Authorization header back)."""
+    answer: object = None
+    """When set, every request is answered 200 with this JSON (a hostile or broken
+    server's ListResponse)."""
 
     @property
     def text(self) -> str:
@@ -59,7 +62,8 @@ def capture_server() -> Iterator[tuple[str, Captured]]:
                 payload = json.dumps(error).encode()
                 self.send_response(500)
             else:
-                payload = b"{}"
+                payload = json.dumps(captured.answer if captured.answer is not None else {})
+                payload = payload.encode()
                 self.send_response(200)
             self.send_header("Content-Type", "application/scim+json")
             self.send_header("Content-Length", str(len(payload)))

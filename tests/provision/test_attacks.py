@@ -297,3 +297,46 @@ def test_a_pull_request_cannot_rebind_or_redirect_through_its_own_config(
     assert world.assigned("HubSpot") == {"saas-hubspot"}
     assert "saas-notes" not in world.groups()
     _no_secret_in(check.output, applied.output)
+
+
+LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+USER = {"id": "u1", "userName": "alice@example.com", "active": True}
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (
+            {"schemas": [LIST], "totalResults": 1, "Resources": [{**USER, "id": "../../Groups/g"}]},
+            "unusable resource id",
+        ),
+        (
+            {"schemas": [LIST], "totalResults": 1, "Resources": [{**USER, "userName": 7}]},
+            "userName is a int",
+        ),
+        (
+            {"schemas": [LIST], "totalResults": 1, "Resources": [{**USER, "active": "no"}]},
+            "active is a str",
+        ),
+        ({"schemas": [LIST], "totalResults": 1, "Resources": ["alice"]}, "a JSON object"),
+        ({"schemas": [LIST], "Resources": [USER]}, "without totalResults"),
+        ({"totalResults": 1, "Resources": [USER]}, "without schemas"),
+        ([USER], "a JSON object"),
+    ],
+)
+def test_a_scim_answer_with_a_field_guardrails_uses_malformed_is_refused(
+    world: World, monkeypatch: pytest.MonkeyPatch, answer: object, why: str
+) -> None:
+    """Reads are checked field by field, not by scim2-models: every field guardrails
+    uses must be there with its type, and an id must be one that can go into a path,
+    or the plan stops in one line before anything is written."""
+    world.direct(monkeypatch)
+    with capture_server() as (bound, server):
+        server.answer = answer
+        world.point_scim("hubspot", f"{bound}/scim/v2")
+        result = world.run("apply", "--auto-approve", sandbox=False)
+    assert result.exit_code == 2, result.output
+    assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+    assert f"hubspot: scim {bound}/scim/v2: " in result.output and why in result.output
+    assert world.faults.seen == {"aws": 0, "scim": 0}
+    _no_secret_in(result.output)

@@ -177,3 +177,25 @@ def test_bindings_that_cannot_be_right_are_one_line_and_exit_2(
         assert line.startswith("guardrails: error: policy data provisioning.bindings")
         assert expected in line
     assert world.faults.seen == {"aws": 0, "scim": 0}
+
+
+def test_the_cause_of_a_provisioning_error_is_in_the_debug_log_without_the_token(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error stays one line; with GUARDRAILS_LOG=debug the failure it came from
+    (the HTTP library's, botocore's) is shown too, the SCIM token blotted out."""
+    world.direct(monkeypatch)
+    monkeypatch.setenv("GUARDRAILS_LOG", "debug")
+    world.point_scim("hubspot", f"http://127.0.0.1:{_closed_port()}/hubspot/v2")
+    result = world.run("plan", sandbox=False)
+    assert result.exit_code == 2
+    assert "the failure it came from" in result.output and "ConnectError" in result.output
+    assert TOKEN not in result.output
+    config = world.root / "guardrails.yaml"
+    config.write_text(
+        config.read_text().replace(world.state.endpoint_url, f"http://127.0.0.1:{_closed_port()}")
+    )
+    result = world.run("plan", sandbox=False)
+    assert result.exit_code == 2
+    assert "botocore.exceptions.EndpointConnectionError" in result.output
+    assert "direct cause of the following exception" in result.output

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.provision.conftest import NOW, World, writes
 
 GUARDRAILS = Path(sys.executable).parent / "guardrails"
@@ -117,3 +119,27 @@ def test_kill_9_at_random_points_then_apply_converges_and_reconciles(world: Worl
     assert world.assigned("HubSpot") == {"saas-hubspot"}
     again = world.run("apply", "--auto-approve", "--stats")
     assert writes(again) == 0 and "reconciled" not in again.output
+
+
+def test_interrupted_intents_are_found_by_matching_lines_as_by_parsing_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit log is matched line by line rather than parsed where its lines are
+    whole (it is read by every apply and grows by two lines a change); a line torn
+    by a crash, even just after a quote in a value, still closes nothing."""
+    from guardrails.provision.audit import AuditLog
+    from guardrails.provision.model import Change
+
+    monkeypatch.setenv("GUARDRAILS_ACTOR", 'ci "bot" é')
+    log = AuditLog(tmp_path / "audit.jsonl")
+    done = Change("scim", "zoom", "add-member", "alice@example.com", "saas-zoom")
+    torn = Change("scim", "zoom", "add-member", "bob@example.com", "saas-zoom")
+    open_ = Change("identity-center", "zoom", "create-group", "saas-zoom")
+    log.outcome(log.intent(done), done, 'failed: {"detail": "x"}')
+    log.outcome(log.intent(torn), torn, 'failed: {"detail": "x"}')
+    log.intent(open_)
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    cut = lines[3].index('x\\"}') + len('x\\"}')  # bob's outcome, torn after `\"}`
+    lines[3] = lines[3][:cut]
+    (tmp_path / "audit.jsonl").write_text("\n".join(lines) + "\n")
+    assert [i.change for i in log.interrupted()] == [torn, open_]

@@ -21,6 +21,9 @@ from tests.provision.conftest import FIXTURES, NOW, TOKEN, World, stats, writes
 GUARDRAILS = Path(sys.executable).parent / "guardrails"
 
 
+HUBSPOT = {"alice@example.com", "jane.doe@example.com", "carol@example.com", "dan@example.com"}
+
+
 def test_first_apply_creates_groups_assignments_and_scim_users(world: World) -> None:
     plan = world.run("plan")
     assert plan.exit_code == 0, plan.output
@@ -192,7 +195,9 @@ def test_throttling_on_a_write_is_retried(world: World) -> None:
 
 
 def test_failure_half_way_then_reapply_converges(world: World) -> None:
-    # the 5th write fails on both attempts (max_attempts: 2 in the fixture config)
+    # The 5th write fails on both attempts (max_attempts: 2 in the fixture config): one
+    # of hubspot's four members, added side by side after its group was created; which
+    # one is whichever request reached the server fifth.
     world.faults.fail_write("aws", 5, times=2)
     failed = world.run("apply", "--auto-approve")
     assert world.faults.injected == 2
@@ -202,20 +207,21 @@ def test_failure_half_way_then_reapply_converges(world: World) -> None:
     audit = [
         json.loads(x) for x in (world.root / ".guardrails/audit.jsonl").read_text().splitlines()
     ]
-    audit = [a for a in audit if a["event"] == "outcome"]
-    assert [a["outcome"] for a in audit[:4]] == ["ok"] * 4
-    assert audit[4]["outcome"].startswith("failed: ")
-    assert audit[4]["principal"] == "jane.doe@example.com"
-    assert world.members("saas-hubspot") == {
-        "alice@example.com",
-        "carol@example.com",
-        "dan@example.com",
-    }
+    outcomes = [a for a in audit if a["event"] == "outcome"]
+    # the group, then its wave of four members: every one of them audited as it ended
+    assert len(outcomes) == 5 and outcomes[0]["action"] == "create-group"
+    assert {a["action"] for a in outcomes[1:]} == {"add-member"}
+    lost = [a["principal"] for a in outcomes if a["outcome"].startswith("failed: ")]
+    assert len(lost) == 1 and [a["outcome"] for a in outcomes].count("ok") == 4
+    assert f"error: hubspot: add {lost[0]} to saas-hubspot" in failed.output
+    assert world.members("saas-hubspot") == HUBSPOT - set(lost)
+    # nothing after the failed wave was started
+    assert not any(a["tool"] != "hubspot" or a["provider"] != "identity-center" for a in audit)
     resumed = world.run("apply", "--auto-approve")
     assert resumed.exit_code == 0, resumed.output
     # it picks up where the failure stopped: the group is not created twice
     assert "done: + hubspot identity-center: create group" not in resumed.output
-    assert "done: + hubspot identity-center: add jane.doe@example.com" in resumed.output
+    assert f"done: + hubspot identity-center: add {lost[0]}" in resumed.output
     assert writes(world.run("apply", "--auto-approve", "--stats")) == 0
     assert len(world.members("saas-hubspot")) == 4
     assert len(world.members("saas-salesforce")) == 6

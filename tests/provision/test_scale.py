@@ -282,3 +282,37 @@ def test_plan_and_apply_leave_nothing_frozen(world: World) -> None:
     assert gc.get_freeze_count() == 0
     assert world.run("apply", "--auto-approve").exit_code == 0
     assert gc.get_freeze_count() == 0
+
+
+def test_only_memberships_of_one_group_are_carried_out_side_by_side() -> None:
+    """Waves: consecutive one-change membership steps on the same Identity Store group
+    (which the provider declares independent); a group's creation, its assignment,
+    another group's members and every SCIM step each wait for the wave before."""
+    from guardrails.provision.plan import Provisioner
+    from guardrails.provision.scim import ScimProvider
+    from guardrails.provision.settings import Settings
+
+    provisioner = Provisioner(Settings(None), CallCounter())
+    provisioner.providers = {
+        "identity-center": IdentityCenter.__new__(IdentityCenter),
+        "scim": ScimProvider.__new__(ScimProvider),
+    }
+
+    def ic(action: str, who: str, group: str = "saas-a", tool: str = "a") -> Change:
+        return Change("identity-center", tool, action, who, group)
+
+    steps = [
+        (ic("create-group", "saas-a", ""),),
+        (ic("add-member", "p1"),),
+        (ic("add-member", "p2"),),
+        (ic("add-member", "p3"),),
+        (ic("assign", "saas-a", "App"),),
+        (ic("remove-member", "p4"),),
+        (ic("remove-member", "p5"),),
+        (ic("add-member", "p1", "saas-b", "b"),),
+        (Change("scim", "b", "add-member", "p1", "saas-b"),),
+        (Change("scim", "b", "add-member", "p2", "saas-b"),),
+    ]
+    waves = provisioner.waves(steps)
+    assert [len(w) for w in waves] == [1, 3, 1, 2, 1, 1, 1]
+    assert [s for w in waves for s in w] == steps  # the plan's order, nothing lost
