@@ -10,6 +10,7 @@ category, and for a rule whose level allows waivers. Invalid exceptions are repo
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -176,12 +177,9 @@ class Waivers:
 
     def waiver(self, rule: Rule, manifest: str) -> PolicyException | None:
         """The valid exception covering (rule, manifest), marking every candidate used."""
-        chosen = None
-        for exc in self.by_target.get((rule.id, manifest), []):
-            self.used.add((exc.name, manifest))
-            if chosen is None and self.problems[exc.name] is None:
-                chosen = exc
-        return chosen
+        self.broken(rule.id, manifest)
+        candidates = self.by_target.get((rule.id, manifest), ())
+        return next((exc for exc in candidates if self.problems[exc.name] is None), None)
 
     def broken(self, rule_id: str, manifest: str) -> None:
         """`manifest` breaks `rule_id` (as a kept finding says): its exceptions are used."""
@@ -355,23 +353,25 @@ def secrets_mask(data: Mapping[str, Any]) -> Callable[[Finding], Finding]:
     """
     secrets = data.get("secrets")
     patterns = secrets.get("patterns") if isinstance(secrets, Mapping) else None
-    usable = []
-    for pattern in patterns.values() if isinstance(patterns, Mapping) else ():
-        try:
-            usable.append(re.compile(str(pattern)).pattern)
-        except re.error:
-            continue
-    if not usable:
-        return lambda finding: finding
-    secret = re.compile("|".join(f"(?:{p})" for p in usable))
+
+    @functools.cache  # compiled at the first finding: a clean check needs none (~1 ms)
+    def secret() -> re.Pattern[str] | None:
+        usable = []
+        for pattern in patterns.values() if isinstance(patterns, Mapping) else ():
+            try:
+                usable.append(re.compile(str(pattern)).pattern)
+            except re.error:
+                continue
+        return re.compile("|".join(f"(?:{p})" for p in usable)) if usable else None
 
     def masked(finding: Finding) -> Finding:
-        if not (secret.search(finding.message) or secret.search(finding.path)):
+        found = secret()
+        if found is None or not (found.search(finding.message) or found.search(finding.path)):
             return finding
         return replace(
             finding,
-            message=secret.sub(_MASK, finding.message),
-            path=secret.sub(_MASK, finding.path),
+            message=found.sub(_MASK, finding.message),
+            path=found.sub(_MASK, finding.path),
         )
 
     return masked

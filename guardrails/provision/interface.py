@@ -67,6 +67,10 @@ class Provider(Protocol):
 
     name: str
     """The `provider` of the changes it proposes (`identity-center`, `scim`)."""
+    side_by_side: frozenset[str]
+    """Actions whose one-change steps on the same target apply may carry out side by
+    side (adding one member to a group): each is one independent request, so several
+    in flight end as the same state in any order. Empty: every step one at a time."""
 
     def propose(self, wanted: Wanted) -> Proposal:
         """Read the live state (network) and list the changes; raise `GuardrailsError`
@@ -82,15 +86,6 @@ class Provider(Protocol):
         """Carry out one step; a change already in effect counts as done. Raise
         `GuardrailsError` (or `PartlyDone`) when it fails."""
         ...
-
-
-def side_by_side(provider: object) -> frozenset[str]:
-    """Actions whose one-change steps on the same target a provider lets apply carry
-    out side by side (its optional `side_by_side` attribute; none without it): each
-    is one independent request (adding one member to a group), so that several in
-    flight end as the same state in any order."""
-    found: object = getattr(provider, "side_by_side", None)
-    return frozenset(str(a) for a in found) if isinstance(found, frozenset) else frozenset()
 
 
 Factory = Callable[["Wanted", Run], "Provider | None"]

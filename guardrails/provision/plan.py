@@ -13,7 +13,7 @@ from guardrails.check import Checked
 from guardrails.errors import GuardrailsError
 from guardrails.provision.bindings import Binding, same_url
 from guardrails.provision.calls import CallCounter
-from guardrails.provision.interface import Provider, Run, factories, side_by_side
+from guardrails.provision.interface import Provider, Run, factories
 from guardrails.provision.model import (
     Change,
     Notice,
@@ -222,7 +222,7 @@ class Provisioner:
     def waves(self, steps: Sequence[tuple[Change, ...]]) -> list[list[tuple[Change, ...]]]:
         """The steps, in order, as waves apply may carry out side by side: consecutive
         one-change steps of the same action on the same target, where their provider
-        allows it (`interface.side_by_side`); every other step is a wave of its own."""
+        allows it (`Provider.side_by_side`); every other step is a wave of its own."""
         found: list[list[tuple[Change, ...]]] = []
         for step in steps:
             last = found[-1][-1] if found else None
@@ -232,7 +232,7 @@ class Provisioner:
                 and len(step) == len(last) == 1
                 and (first.provider, first.tool, first.action, first.target)
                 == (last[0].provider, last[0].tool, last[0].action, last[0].target)
-                and first.action in side_by_side(self.providers.get(first.provider))
+                and first.action in self.providers[first.provider].side_by_side
             ):
                 found[-1].append(step)
             else:

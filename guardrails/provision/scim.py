@@ -105,6 +105,7 @@ class ScimProvider:
     context, one connection pool) shared by all of them."""
 
     name = PROVIDER
+    side_by_side: frozenset[str] = frozenset()  # one request per step, in order
 
     def __init__(self, run: Run, tokens: Mapping[str, str]) -> None:
         self.run = run

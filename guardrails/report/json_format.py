@@ -34,9 +34,7 @@ def line(finding: Finding) -> str:
     (no encoder built, no dict walked, per finding), the same text. Anything other than
     the field types it expects goes to `json.dumps` itself."""
     v = finding.__dict__
-    if type(v["blocking"]) is not bool or type(v["line"]) is not int:
-        return json.dumps(finding_dict(finding))
-    if type(v["column"]) is not int:
+    if type(v["blocking"]) is not bool or not type(v["line"]) is type(v["column"]) is int:
         return json.dumps(finding_dict(finding))
     manifest, exception = v["manifest"], v["exception"]
     try:
