@@ -2,4 +2,5 @@
 
 from guardrails.cli import entry
 
-entry()
+if __name__ == "__main__":  # not when a spawned process (the sandbox's SCIM) imports it
+    entry()

@@ -217,7 +217,7 @@ def test_memberships_read_per_person_or_per_group_give_the_same_directory(
     tools = [ToolAccess("hubspot", ("alice@example.com",), ("marketing-ops", "sales"))]
     counter = CallCounter()
     monkeypatch.setattr(identity_center, "per_person", lambda people, groups: per_person)
-    state = IdentityCenter(settings, counter).read(tools)
+    state = IdentityCenter(settings, counter).read_directory(tools)
     listed = counter.calls[("identitystore", "ListGroupMembershipsForMember")]
     assert (listed > 0) == per_person
     assert state.groups["saas-hubspot"].members.keys() == HUBSPOT
@@ -228,7 +228,7 @@ def test_memberships_read_per_person_or_per_group_give_the_same_directory(
     }
     # whichever way, the same directory
     monkeypatch.setattr(identity_center, "per_person", lambda people, groups: not per_person)
-    other = IdentityCenter(settings, CallCounter()).read(tools)
+    other = IdentityCenter(settings, CallCounter()).read_directory(tools)
     assert other.snapshot() == state.snapshot()
 
 
@@ -241,13 +241,17 @@ class Ledger:
     """A provisioning target defined by a test: it proposes one change per tool."""
 
     name = "ledger"
+    side_by_side: frozenset[str] = frozenset()
     carried: ClassVar[list[tuple[str, ...]]] = []
 
     def __init__(self, run: Run) -> None:
         self.run = run
 
+    def read(self, wanted: Wanted) -> None:
+        return None  # nothing live to read
+
     def propose(self, wanted: Wanted) -> Proposal:
-        assert self.run.directory is not None  # the directory was read first
+        assert self.run.directory is not None  # every target was read first
         tools = sorted({t.tool for t in wanted.tools if t.grants})
         return Proposal(tuple(Change("ledger", t, "create-group", f"ledger-{t}") for t in tools))
 
