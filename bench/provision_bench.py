@@ -6,11 +6,15 @@ users), a directory, and IT's bindings; starts `guardrails sandbox` (moto server
 scim2-server, its own process, as a user runs it); then times, as subprocesses,
 `guardrails apply --sandbox --auto-approve --stats` twice: the first apply (creates
 everything) and the second (a no-op). It prints wall time, the apply process's CPU
-time, the sandbox's CPU time over the same run (its process and its SCIM server's),
-the load average (1 min) before it, changes and the calls by service that `--stats`
-printed.
+time, the sandbox process's CPU time over the same run, the load average (1 min)
+before it, changes and the calls by service that `--stats` printed.
 
     .venv/bin/python bench/provision_bench.py [--sizes 200x20 1000x50] [--before REF]
+        [--repeat N] [--latency SECONDS]
+
+`--latency SECONDS` answers every request that late (bench/slow_sandbox.py), as a
+network would. `--repeat N` makes the no-op N times and keeps the run of median wall
+time (all N wall times are in the JSON): on a shared machine one run varies by a third.
 
 `--before REF` runs the same against the code of git REF (e.g. b325880, before the
 provisioning work), extracted to a temporary directory, for the before/after table.
@@ -115,10 +119,14 @@ def build_catalog(root: Path, tools: int, people: int) -> None:
         )
 
 
-def start_sandbox(root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`guardrails sandbox -C root` in its own process, once its state file is written."""
+def start_sandbox(root: Path, env: dict[str, str], latency: float = 0.0) -> subprocess.Popen[bytes]:
+    """`guardrails sandbox -C root` in its own process, once its state file is written
+    (with `latency`, bench/slow_sandbox.py: the same, each request answered late)."""
+    command = [sys.executable, "-m", "guardrails", "sandbox", "-C", str(root)]
+    if latency:
+        command = [sys.executable, str(BENCH / "slow_sandbox.py"), str(root), str(latency)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "guardrails", "sandbox", "-C", str(root)],
+        command,
         env=env,
         cwd=root,  # `-m` puts the working directory first on sys.path
         stdout=subprocess.DEVNULL,
@@ -135,19 +143,12 @@ def start_sandbox(root: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """CPU seconds (user + system) a running process and the processes it started
-    (the sandbox's SCIM server) have used so far (Linux /proc)."""
+    """CPU seconds (user + system) a running process has used so far (Linux /proc)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        children = [
-            int(child)
-            for listing in Path(f"/proc/{pid}/task").glob("*/children")
-            for child in listing.read_text().split()
-        ]
     except OSError:
         return None
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(child) or 0.0 for child in children)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def apply(root: Path, env: dict[str, str], sandbox: int) -> dict[str, Any]:
@@ -194,8 +195,11 @@ def apply(root: Path, env: dict[str, str], sandbox: int) -> dict[str, Any]:
     }
 
 
-def measure(tools: int, people: int, code: Path | None) -> list[dict[str, Any]]:
-    """First apply and no-op apply of one size, with the given code (None: this tree)."""
+def measure(
+    tools: int, people: int, code: Path | None, repeat: int = 1, latency: float = 0.0
+) -> list[dict[str, Any]]:
+    """First apply and no-op apply of one size, with the given code (None: this tree);
+    the no-op `repeat` times, the run of median wall time kept."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["BENCH_SCIM_TOKEN"] = TOKEN
     env["GUARDRAILS_ACTOR"] = "bench"
@@ -206,12 +210,13 @@ def measure(tools: int, people: int, code: Path | None) -> list[dict[str, Any]]:
         build_catalog(root, tools, people)
         subprocess.run(["git", "init", "-q", str(root)], check=True)
         started = time.perf_counter()
-        sandbox = start_sandbox(root, env)
+        sandbox = start_sandbox(root, env, latency)
         seeded = round(time.perf_counter() - started, 1)
         print(f"sandbox seeded in {seeded} s", file=sys.stderr, flush=True)
         try:
             first = apply(root, env, sandbox.pid)
-            again = apply(root, env, sandbox.pid)
+            runs = sorted((apply(root, env, sandbox.pid) for _ in range(repeat)), key=_wall)
+            again = {**runs[len(runs) // 2], "walls": [r["seconds"] for r in runs]}
         finally:
             sandbox.terminate()
             sandbox.wait(timeout=60)
@@ -248,10 +253,24 @@ def table(rows: list[dict[str, Any]]) -> str:
 SERVICES = ("identitystore", "sso-admin", "scim")
 
 
+def _wall(run: dict[str, Any]) -> float:
+    return float(run["seconds"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["200x20", "1000x50"])
     parser.add_argument("--before", metavar="REF", help="also measure the code of git REF")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer every sandbox request this late (bench/slow_sandbox.py)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="no-op applies per size (the median is kept)"
+    )
     args = parser.parse_args()
     sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes]
     codes: list[tuple[str, Path | None]] = [("this tree", None)]
@@ -268,7 +287,7 @@ def main() -> None:
         for tools, people in sizes:
             print(f"load average before {tools}x{people}: {os.getloadavg()}", file=sys.stderr)
             for label, code in codes:
-                for row in measure(tools, people, code):
+                for row in measure(tools, people, code, args.repeat, args.latency):
                     rows.append({"code": label, **row})
                     print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     out = BENCH / "results" / "provision.json"

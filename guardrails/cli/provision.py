@@ -282,7 +282,7 @@ def sandbox(catalog: Path | None, directory: Path | None) -> None:
     if previous is not None and process_alive(previous.get("pid")):
         raise GuardrailsError(f"a sandbox already runs for this catalog (pid {previous['pid']})")
     seed = load_directory(directory or root / config.directory)
-    box = Sandbox(config, seed, scim_apart=True)
+    box = Sandbox(config, seed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -6,8 +6,6 @@
   everything else goes to moto.
 - SCIM: scim2-server on loopback, one tenant per tool at `/<tool>/v2`, each accepting
   the bearer token found in the sandbox's environment under the variable IT bound.
-  `guardrails sandbox` serves it from a process of its own (`ScimProcess`); tests,
-  which wrap both servers in fault-injecting middleware, serve it in-process.
 
 It is seeded from the catalog's `directory.yaml` (users and groups) and from IT's
 bindings (one application per bound `identity_center.application`), and writes
@@ -20,7 +18,6 @@ them that are not public API (moto's WSGI app and backends, scim2-server's test 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import hmac
@@ -362,12 +359,10 @@ class Sandbox:
         directory: Directory,
         middleware: Middleware | None = None,
         page_size: int = 10,
-        scim_apart: bool = False,
     ) -> None:
         self.config = config
         self.directory = directory
         self.page_size = page_size
-        self.scim_apart = scim_apart
         self.middleware = middleware or (lambda app: app)
         self.moto: Any = None
         self.scim: Any = None
@@ -385,10 +380,7 @@ class Sandbox:
         self.moto = _start_moto(self.middleware, secret, self.page_size)
         host, port = self.moto.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        if self.scim_apart:
-            self.scim = ScimProcess(self.config, secret)
-        else:
-            self.scim = _start_scim(self.config, self.middleware, secret)
+        self.scim = _start_scim(self.config, self.middleware, secret)
         scim_host, scim_port = self.scim.server_address[:2]
         instance_arn, store_id = self._seed(endpoint)
         self.state = SandboxState(
@@ -590,43 +582,3 @@ def _start_scim(config: Config, middleware: Middleware, secret: str) -> Any:
     server = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=Quiet)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return server
-
-
-class ScimProcess:
-    """scim2-server in a process of its own, so that it and moto (each bound by its own
-    interpreter lock) answer on two cores. It stops when this process stops or dies:
-    it waits on a pipe this process holds open."""
-
-    def __init__(self, config: Config, secret: str) -> None:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-        self._pipe, child = context.Pipe()
-        self._process = context.Process(
-            target=_serve_scim_apart, args=(config, secret, child), daemon=True
-        )
-        self._process.start()
-        child.close()
-        if not self._pipe.poll(60):
-            self.shutdown()
-            raise GuardrailsError("the sandbox's SCIM server did not start within 60 s")
-        host, port = self._pipe.recv()
-        self.server_address = (str(host), int(port))
-
-    def shutdown(self) -> None:
-        self._pipe.close()
-        self._process.join(10)
-        if self._process.is_alive():
-            self._process.kill()
-
-    def server_close(self) -> None:
-        return None
-
-
-def _serve_scim_apart(config: Config, secret: str, pipe: Any) -> None:
-    """The SCIM process: serve until the parent closes its end of the pipe (or dies)."""
-    server = _start_scim(config, lambda app: app, secret)
-    pipe.send(list(server.server_address[:2]))
-    with contextlib.suppress(EOFError, OSError):
-        pipe.recv()
-    server.shutdown()

@@ -81,47 +81,6 @@ def test_sandbox_serves_plan_and_apply_then_stops_cleanly(tmp_path: Path) -> Non
         assert TOKEN not in text
 
 
-def _answers(url: str) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        urllib.request.urlopen(f"{url}/_guardrails/sandbox?challenge=c", timeout=5)
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
-def test_the_scim_server_process_ends_with_the_sandbox(tmp_path: Path, stop: int) -> None:
-    """scim2-server runs in a process of its own; stopped or killed, the sandbox leaves
-    no server listening behind it."""
-    root = tmp_path / "catalog"
-    shutil.copytree(FIXTURES / "catalog", root)
-    process = subprocess.Popen(
-        [str(GUARDRAILS), "sandbox", "-C", str(root)],
-        env={**os.environ, "GR_TEST_SCIM_TOKEN": TOKEN},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        state = _wait_for(root / ".guardrails" / "sandbox.json", process)
-        scim = str(state["scim_url"])
-        assert _answers(scim)
-        scim_process = int(state["pid"])
-        assert scim_process == process.pid  # the state file names the sandbox itself
-    finally:
-        process.send_signal(stop)
-        process.communicate(timeout=20)
-    deadline = time.monotonic() + 20
-    while _answers(scim):
-        assert time.monotonic() < deadline, "the SCIM server outlived the sandbox"
-        time.sleep(0.2)
-
-
 def test_a_directory_naming_an_unknown_member_is_refused(tmp_path: Path) -> None:
     (tmp_path / "directory.yaml").write_text(
         "users: [{email: a@example.com}]\ngroups: {sales: [b@example.com]}\n"
