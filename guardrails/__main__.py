@@ -2,5 +2,4 @@
 
 from guardrails.cli import entry
 
-if __name__ == "__main__":  # not when a spawned process imports it as __mp_main__
-    entry()
+entry()

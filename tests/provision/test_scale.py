@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -278,6 +279,22 @@ def test_a_registered_provider_is_planned_and_applied(
     assert applied.exit_code == 0, applied.output
     assert ("ledger-hubspot",) in Ledger.carried and ("ledger-zoom",) in Ledger.carried
     assert "done: + hubspot ledger: create group ledger-hubspot" in applied.output
+
+
+def test_every_target_is_read_side_by_side(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two targets whose reads each wait for the other's: read one after the other,
+    the first would wait in vain and the plan fail."""
+    both = threading.Barrier(2, timeout=10)
+
+    class Waiting(Ledger):
+        def read(self, wanted: Wanted) -> None:
+            both.wait()
+
+    monkeypatch.setitem(PROVIDERS, "ledger", lambda wanted, run: Waiting(run))
+    monkeypatch.setitem(PROVIDERS, "ledger-2", lambda wanted, run: Waiting(run))
+    plan = world.run("plan")
+    assert plan.exit_code == 0, plan.output
+    assert "+ create group ledger-hubspot" in plan.output
 
 
 def test_plan_and_apply_leave_nothing_frozen(world: World) -> None:
