@@ -14,10 +14,12 @@ an existing inventory), then measures, as subprocesses so start-up is included:
 * warm:  the same check with its cache filled by an earlier run, after one manifest
          changed (a new value each time, so every run re-reads exactly one file);
 
-and prints the median wall time, the ratios cold/floor and warm/cold, the CPU time
-(user + system, workers included: on a busy machine wall time says less; the load
-average is printed before and after) and the
-peak RSS of the cold check, with its growth per 1,000 manifests to show it is linear.
+in alternating rounds (floor, cold, warm; more warm rounds: at least 5), so that a
+machine whose speed drifts slows all three alike, and prints the median wall time,
+the ratios cold/floor and warm/cold, the CPU time (user + system, workers included:
+on a busy machine wall time says less; the load average is printed before and after)
+and the peak RSS of the cold check, with its growth per 1,000 manifests to show it
+is linear.
 `--help` start-up is timed against a bare `python -c pass`. Every run keeps compiled
 bytecode, as an installed tool does.
 Results are also written to `bench/results/check.json`.
@@ -69,24 +71,26 @@ def run(command: list[str]) -> tuple[float, float, int, int]:
     return elapsed, usage.ru_utime + usage.ru_stime, process.returncode, usage.ru_maxrss // 1024
 
 
+def summary(runs: list[tuple[float, float, int, int]]) -> dict[str, float]:
+    """Median wall and CPU time, and peak RSS, of some runs (as `run` returns them)."""
+    return {
+        "seconds": statistics.median(r[0] for r in runs),
+        "cpu_seconds": statistics.median(r[1] for r in runs),
+        "rss_mib": max(r[3] for r in runs),
+        "exit": runs[-1][2],
+    }
+
+
 def median(
     command: list[str], repeat: int, before: Callable[[], object] | None = None
 ) -> dict[str, float]:
-    """Median wall and CPU time, and peak RSS, over `repeat` runs; `before` runs untimed."""
-    times, cpu, rss, code = [], [], [], 0
+    """`summary` of `repeat` runs of one command; `before` runs untimed before each."""
+    runs = []
     for _ in range(repeat):
         if before:
             before()
-        elapsed, used, code, peak = run(command)
-        times.append(elapsed)
-        cpu.append(used)
-        rss.append(peak)
-    return {
-        "seconds": statistics.median(times),
-        "cpu_seconds": statistics.median(cpu),
-        "rss_mib": max(rss),
-        "exit": code,
-    }
+        runs.append(run(command))
+    return summary(runs)
 
 
 def change_one_manifest(corpus: Path) -> Callable[[], object]:
@@ -114,19 +118,26 @@ def bench_size(size: int, repeat: int, shape: str = "compliant") -> dict[str, ob
     corpus = generate(BENCH / "corpus" / name, size, share=SHAPES[shape])
     report = str(BENCH / "corpus" / f"{name}.json")
     check = [GUARDRAILS, "check", str(corpus), "--now", NOW, "-f", "json", "-o", report]
-    floor = median([PYTHON, "-c", FLOOR, str(corpus)], repeat)
-    cold = median([*check, "--no-cache"], repeat)
     subprocess.run(check, check=False, stdout=subprocess.DEVNULL)  # fills the cache
-    warm = median(check, max(repeat, 5), before=change_one_manifest(corpus))  # cheap: more runs
+    change = change_one_manifest(corpus)
+    # Floor, cold and warm runs alternate, so that a machine whose speed drifts (a
+    # shared host) slows all three alike: their ratios are what the targets are about.
+    floor, cold, warm = [], [], []
+    for round in range(max(repeat, 5)):  # warm runs are cheap: at least 5
+        if round < repeat:
+            floor.append(run([PYTHON, "-c", FLOOR, str(corpus)]))
+            cold.append(run([*check, "--no-cache"]))  # leaves the cache as it is
+        change()
+        warm.append(run(check))
     with open(report, encoding="utf-8") as written:
         findings = len(json.load(written)["findings"])
     return {
         "manifests": size,
         "shape": shape,
         "findings": findings,
-        "floor": floor,
-        "cold": cold,
-        "warm": warm,
+        "floor": summary(floor),
+        "cold": summary(cold),
+        "warm": summary(warm),
     }
 
 
