@@ -13,8 +13,9 @@ before it, changes and the calls by service that `--stats` printed.
         [--repeat N] [--latency SECONDS]
 
 `--latency SECONDS` answers every request that late (bench/slow_sandbox.py), as a
-network would. `--repeat N` makes the no-op N times and keeps the run of median wall
-time (all N wall times are in the JSON): on a shared machine one run varies by a third.
+network would (seeding too: large sizes start slowly). `--repeat N` makes the no-op
+N times and keeps the run of median wall time (all N wall times are in the JSON): on
+a shared machine one run varies by a third.
 
 `--before REF` runs the same against the code of git REF (e.g. b325880, before the
 provisioning work), extracted to a temporary directory, for the before/after table.
@@ -223,8 +224,8 @@ def measure(
     if again["writes"] or again["changes"]:
         raise SystemExit(f"the second apply was not a no-op: {again}")
     return [
-        {"tools": tools, "people": people, "run": "first apply", **first},
-        {"tools": tools, "people": people, "run": "no-op apply", **again},
+        {"tools": tools, "people": people, "latency": latency, "run": "first apply", **first},
+        {"tools": tools, "people": people, "latency": latency, "run": "no-op apply", **again},
     ]
 
 
@@ -272,6 +273,8 @@ def main() -> None:
         "--repeat", type=int, default=1, help="no-op applies per size (the median is kept)"
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes]
     codes: list[tuple[str, Path | None]] = [("this tree", None)]
     with tempfile.TemporaryDirectory() as old:

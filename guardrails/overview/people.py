@@ -87,7 +87,7 @@ def live_directory(
         users = tuple(sorted({str(u).lower() for u in access.get("users", [])}))
         groups = tuple(sorted(set(access.get("groups", []))))
         tools.append(ToolAccess(manifest.name, users, groups, application=None, scim=None))
-    state = IdentityCenter(settings.identity_center, CallCounter()).read_directory(tools)
+    state = IdentityCenter(settings.identity_center, CallCounter()).read(tools)
     found = {name: frozenset(group.members) for name, group in state.groups.items()}
     provisioned = {}
     for tool in tools:

@@ -236,17 +236,11 @@ class IdentityCenter:
         # Ids learnt while applying (a group created by this run).
         self.group_ids: dict[str, str] = {}
 
-    def read(self, wanted: Wanted) -> None:
-        """Read the directory: it becomes `run.directory`."""
-        self.state = self.read_directory(wanted.tools)
-        if self.run is not None:
-            self.run.directory = self.state
-
     def propose(self, wanted: Wanted) -> Proposal:
-        """List the changes to the directory that was read."""
-        directory = self.state
-        if directory is None:
-            raise RuntimeError("read() first")
+        """Read the directory (it becomes `run.directory`), then list the changes."""
+        directory = self.read(wanted.tools)
+        if self.run is not None:
+            self.run.directory = directory
         notices = [seats(t, directory) for t in wanted.tools if t.seats is not None]
         changes, more = self.changes(wanted.tools, wanted.withheld)
         return Proposal(tuple(changes), tuple(notices + more), directory.snapshot())
@@ -271,7 +265,7 @@ class IdentityCenter:
         ):
             yield from page.get(key, [])
 
-    def read_directory(self, tools: Iterable[ToolAccess]) -> DirectoryState:
+    def read(self, tools: Iterable[ToolAccess]) -> DirectoryState:
         """Read users, the groups that matter and their members, applications, assignments."""
         with _aws_errors():
             users: dict[str, str] = {}

@@ -6,11 +6,9 @@ wants, and carries them out. `plan.Provisioner` iterates `PROVIDERS` in order an
 knows nothing of any one target: adding one is a module with a factory and one line
 here (or `register` from outside).
 
-Every provider reads its target side by side with the others (`read`: no target's
-reads wait for another's), then each proposes in registry order. The first provider
-in the registry is the directory (Identity Center): the people and groups manifests
-name are resolved against it, and the providers after it propose from the resolved
-`Run.directory`.
+The first provider in the registry is the directory (Identity Center): the people
+and groups manifests name are resolved against it, and the providers after it read
+the resolved `Run.directory`.
 """
 
 from __future__ import annotations
@@ -74,15 +72,9 @@ class Provider(Protocol):
     side (adding one member to a group): each is one independent request, so several
     in flight end as the same state in any order. Empty: every step one at a time."""
 
-    def read(self, wanted: Wanted) -> None:
-        """Read the live state (network); raise `GuardrailsError` with one readable line
-        when the target cannot be read. Every provider's read runs side by side with
-        the others', so none may wait for another's (the directory is not known yet)."""
-        ...
-
     def propose(self, wanted: Wanted) -> Proposal:
-        """List the changes from what `read` found; the providers after the directory
-        in the registry resolve people against `Run.directory`."""
+        """Read the live state (network) and list the changes; raise `GuardrailsError`
+        with one readable line when the target cannot be read."""
         ...
 
     def steps(self, changes: Sequence[Change]) -> list[tuple[Change, ...]]:

@@ -12,7 +12,7 @@ from guardrails.catalog.model import Manifest
 from guardrails.check import Checked
 from guardrails.errors import GuardrailsError
 from guardrails.provision.bindings import Binding, same_url
-from guardrails.provision.calls import CallCounter, in_parallel
+from guardrails.provision.calls import CallCounter
 from guardrails.provision.interface import Provider, Run, factories
 from guardrails.provision.model import (
     Change,
@@ -191,10 +191,6 @@ class Provisioner:
         # any of them reads anything: fail closed before the first call.
         built = [(name, factory(wanted, self.run)) for name, factory in factories()]
         self.providers = {name: made for name, made in built if made is not None}
-        # Every target is read side by side: an endpoint's reads need not wait for the
-        # directory's, only its changes do.
-        readers = list(self.providers.values())
-        in_parallel(lambda provider: provider.read(wanted), readers, len(readers))
         changes: list[Change] = []
         snapshots: dict[str, Any] = {}
         for name, made in self.providers.items():

@@ -111,7 +111,6 @@ class ScimProvider:
         self.run = run
         self.tokens = tokens
         self.tools: dict[str, ScimTool] = {}
-        self.states: dict[str, ScimState] = {}
         self._transport: Any = None
 
     def url(self, tool: ToolAccess) -> str:
@@ -135,9 +134,14 @@ class ScimProvider:
             )
         return self._transport
 
-    def read(self, wanted: Wanted) -> None:
-        """Read every tool's endpoint, side by side (and beside the directory's reads)."""
+    def propose(self, wanted: Wanted) -> Proposal:
+        """Read every tool's endpoint (side by side), then list the changes."""
         mine = [t for t in wanted.tools if t.scim is not None]
+        if not mine:
+            return Proposal(())
+        directory = self.run.directory
+        if directory is None:
+            raise GuardrailsError("scim: no directory to resolve people against")
         for tool in mine:
             self.tools[tool.tool] = ScimTool(
                 tool,
@@ -148,18 +152,9 @@ class ScimProvider:
                 transport=self.transport(),
                 bulk=self.run.settings.scim_bulk,
             )
-        width = self.run.settings.max_concurrency
-        states = in_parallel(lambda t: self.tools[t.tool].read(), mine, width)
-        self.states = {t.tool: state for t, state in zip(mine, states, strict=True)}
-
-    def propose(self, wanted: Wanted) -> Proposal:
-        """List every tool's changes, people resolved against the directory."""
-        mine = [t for t in wanted.tools if t.scim is not None]
-        if not mine:
-            return Proposal(())
-        directory = self.run.directory
-        if directory is None:
-            raise GuardrailsError("scim: no directory to resolve people against")
+        states = in_parallel(
+            lambda t: self.tools[t.tool].read(), mine, self.run.settings.max_concurrency
+        )
         changes: list[Change] = []
         notices: list[Notice] = []
         for tool in mine:
@@ -177,7 +172,7 @@ class ScimProvider:
             import threading
 
             threading.Thread(target=_import_libraries, daemon=True).start()
-        snapshot = {t.tool: self.states[t.tool].snapshot() for t in mine}
+        snapshot = {t.tool: state.snapshot() for t, state in zip(mine, states, strict=True)}
         return Proposal(tuple(changes), tuple(notices), snapshot)
 
     def steps(self, changes: Sequence[Change]) -> list[tuple[Change, ...]]:

@@ -316,7 +316,9 @@ def test_a_scim_group_guardrails_did_not_create_is_left_alone(world: World) -> N
     assert not group.get("members")
 
 
-def test_an_unknown_application_is_one_line_and_exit_2_before_any_write(world: World) -> None:
+def test_an_unknown_application_is_one_line_and_exit_2_before_any_scim_request(
+    world: World,
+) -> None:
     world.bind(
         "zoom:\n      identity_center: {application: Zoom}",
         "zoom:\n      identity_center: {application: Zoom Workplace}",
@@ -330,6 +332,8 @@ def test_an_unknown_application_is_one_line_and_exit_2_before_any_write(world: W
     assert "the instance has: HubSpot, Salesforce, Zoom" in result.output
     assert len(result.output.splitlines()) == 1
     assert world.faults.seen == {"aws": 0, "scim": 0}
+    # the directory is read first: no SCIM endpoint was sent its token, not even a read
+    assert not [path for path in world.faults.scim_paths if "/v2/" in path]
 
 
 def test_a_manifest_that_does_not_parse_withholds_every_removal(world: World) -> None:

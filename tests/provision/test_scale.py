@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import json
 import re
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -218,7 +217,7 @@ def test_memberships_read_per_person_or_per_group_give_the_same_directory(
     tools = [ToolAccess("hubspot", ("alice@example.com",), ("marketing-ops", "sales"))]
     counter = CallCounter()
     monkeypatch.setattr(identity_center, "per_person", lambda people, groups: per_person)
-    state = IdentityCenter(settings, counter).read_directory(tools)
+    state = IdentityCenter(settings, counter).read(tools)
     listed = counter.calls[("identitystore", "ListGroupMembershipsForMember")]
     assert (listed > 0) == per_person
     assert state.groups["saas-hubspot"].members.keys() == HUBSPOT
@@ -229,7 +228,7 @@ def test_memberships_read_per_person_or_per_group_give_the_same_directory(
     }
     # whichever way, the same directory
     monkeypatch.setattr(identity_center, "per_person", lambda people, groups: not per_person)
-    other = IdentityCenter(settings, CallCounter()).read_directory(tools)
+    other = IdentityCenter(settings, CallCounter()).read(tools)
     assert other.snapshot() == state.snapshot()
 
 
@@ -248,11 +247,8 @@ class Ledger:
     def __init__(self, run: Run) -> None:
         self.run = run
 
-    def read(self, wanted: Wanted) -> None:
-        return None  # nothing live to read
-
     def propose(self, wanted: Wanted) -> Proposal:
-        assert self.run.directory is not None  # every target was read first
+        assert self.run.directory is not None  # the directory was read first
         tools = sorted({t.tool for t in wanted.tools if t.grants})
         return Proposal(tuple(Change("ledger", t, "create-group", f"ledger-{t}") for t in tools))
 
@@ -279,22 +275,6 @@ def test_a_registered_provider_is_planned_and_applied(
     assert applied.exit_code == 0, applied.output
     assert ("ledger-hubspot",) in Ledger.carried and ("ledger-zoom",) in Ledger.carried
     assert "done: + hubspot ledger: create group ledger-hubspot" in applied.output
-
-
-def test_every_target_is_read_side_by_side(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two targets whose reads each wait for the other's: read one after the other,
-    the first would wait in vain and the plan fail."""
-    both = threading.Barrier(2, timeout=10)
-
-    class Waiting(Ledger):
-        def read(self, wanted: Wanted) -> None:
-            both.wait()
-
-    monkeypatch.setitem(PROVIDERS, "ledger", lambda wanted, run: Waiting(run))
-    monkeypatch.setitem(PROVIDERS, "ledger-2", lambda wanted, run: Waiting(run))
-    plan = world.run("plan")
-    assert plan.exit_code == 0, plan.output
-    assert "+ create group ledger-hubspot" in plan.output
 
 
 def test_plan_and_apply_leave_nothing_frozen(world: World) -> None:
