@@ -157,6 +157,20 @@ def test_credential_text_is_masked_in_every_finding(one_manifest: Path) -> None:
     assert "integration target '<redacted>' is neither a catalog tool" in text
 
 
+def test_a_credential_pattern_with_its_own_flags_masks_too(one_manifest: Path) -> None:
+    """An org pattern with an inline flag (`(?i)`) cannot be joined with the others into
+    one expression: it is used on its own, and the check still ends in findings."""
+    data = one_manifest / "policies" / "data" / "secrets.yaml"
+    data.write_text("secrets:\n  patterns:\n    staff token: '(?i)staff-tok-[a-z0-9]{8}'\n")
+    hubspot = one_manifest / "manifests" / "hubspot.yaml"
+    token = "STAFF-TOK-abcd1234"
+    hubspot.write_text(hubspot.read_text().replace("- tool: salesforce", f"- tool: {token}"))
+    run = guardrails("check", one_manifest, "--now", NOW, "--no-cache")
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert token not in run.stdout + run.stderr
+    assert "integration target '<redacted>' is neither a catalog tool" in run.stdout
+
+
 # --- the cache knows the code it was written by --------------------------------------------
 
 
