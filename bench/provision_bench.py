@@ -216,7 +216,8 @@ def measure(
         print(f"sandbox seeded in {seeded} s", file=sys.stderr, flush=True)
         try:
             first = apply(root, env, sandbox.pid)
-            runs = sorted((apply(root, env, sandbox.pid) for _ in range(repeat)), key=_wall)
+            runs = [apply(root, env, sandbox.pid) for _ in range(repeat)]
+            runs.sort(key=lambda run: float(run["seconds"]))
             again = {**runs[len(runs) // 2], "walls": [r["seconds"] for r in runs]}
         finally:
             sandbox.terminate()
@@ -252,10 +253,6 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 SERVICES = ("identitystore", "sso-admin", "scim")
-
-
-def _wall(run: dict[str, Any]) -> float:
-    return float(run["seconds"])
 
 
 def main() -> None:

@@ -123,8 +123,8 @@ def bench_size(size: int, repeat: int, shape: str = "compliant") -> dict[str, ob
     # Floor, cold and warm runs alternate, so that a machine whose speed drifts (a
     # shared host) slows all three alike: their ratios are what the targets are about.
     floor, cold, warm = [], [], []
-    for round in range(max(repeat, 5)):  # warm runs are cheap: at least 5
-        if round < repeat:
+    for n in range(max(repeat, 5)):  # warm runs are cheap: at least 5
+        if n < repeat:
             floor.append(run([PYTHON, "-c", FLOOR, str(corpus)]))
             cold.append(run([*check, "--no-cache"]))  # leaves the cache as it is
         change()
